@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Contact is what nudge knows of a WhatsApp number.
+type Contact struct {
+	Phone         string
+	OptedOut      bool
+	LastInboundAt *time.Time
+	UpdatedAt     time.Time
+}
+
+// WindowOpen reports whether WhatsApp's 24-hour customer-service window is open at now.
+func (c Contact) WindowOpen(now time.Time) bool {
+	return c.LastInboundAt != nil && now.Sub(*c.LastInboundAt) < 24*time.Hour
+}
+
+// Contact returns what is known of a phone; an unknown phone is a zero Contact, not an error.
+func (s *Store) Contact(ctx context.Context, phone string) (Contact, error) {
+	c := Contact{Phone: phone}
+	var opted int
+	var last sql.NullInt64
+	var updated int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT opted_out, last_inbound_at, updated_at FROM contacts WHERE phone = ?`), phone).
+		Scan(&opted, &last, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("error reading contact: %w", err)
+	}
+	c.OptedOut, c.LastInboundAt, c.UpdatedAt = opted != 0, nullMSTime(last), msTime(updated)
+	return c, nil
+}
+
+// TouchInbound records an inbound message from phone at t (opening the 24-hour window);
+// an older t never moves the window back.
+func (s *Store) TouchInbound(ctx context.Context, phone string, t time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO contacts (phone, last_inbound_at, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (phone) DO UPDATE SET
+			last_inbound_at = CASE WHEN contacts.last_inbound_at IS NULL OR contacts.last_inbound_at < excluded.last_inbound_at
+				THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END,
+			updated_at = excluded.updated_at`), phone, t.UnixMilli(), s.nowMS())
+	if err != nil {
+		return fmt.Errorf("error recording inbound contact: %w", err)
+	}
+	return nil
+}
+
+// SetOptOut opts a phone out of (or back into) customer-directed messages.
+func (s *Store) SetOptOut(ctx context.Context, phone string, out bool) error {
+	v := 0
+	if out {
+		v = 1
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO contacts (phone, opted_out, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (phone) DO UPDATE SET opted_out = excluded.opted_out, updated_at = excluded.updated_at`), phone, v, s.nowMS())
+	if err != nil {
+		return fmt.Errorf("error recording opt-out: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Event is a stored webhook delivery.
+type Event struct {
+	ID          int64
+	Trigger     string
+	ExternalID  string
+	State       string
+	Body        []byte
+	DuplicateOf int64 // 0 unless this delivery repeated an earlier event's id
+	ReceivedAt  time.Time
+}
+
+// NewEvent is an event about to be stored.
+type NewEvent struct {
+	Trigger    string
+	ExternalID string // the sender's delivery id; "" when it gave none
+	State      string
+	Body       []byte
+}
+
+// PlannedRun is a workflow that matched an event. A non-empty OnceKey is claimed for the
+// workflow; when another run claimed it first, the run is stored as skipped.
+type PlannedRun struct {
+	Workflow string
+	OnceKey  string
+}
+
+// IngestResult says what Ingest stored.
+type IngestResult struct {
+	EventID   int64 // for a duplicate, the original event
+	Duplicate bool
+	Runs      []Run
+}
+
+// Enqueue schedules the given runs inside the ingest transaction.
+type Enqueue func(ctx context.Context, tx *sql.Tx, runIDs []int64) error
+
+// Ingest stores an event and its runs, and enqueues the runs to execute, in one
+// transaction: when it returns nil, the event and its work are durable. A repeated
+// external id is stored as a duplicate and gets no runs.
+func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqueue Enqueue) (IngestResult, error) {
+	var res IngestResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = IngestResult{}
+		now := s.nowMS()
+		if ev.ExternalID != "" {
+			var orig int64
+			err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM events
+				WHERE trigger = ? AND external_id = ? AND duplicate_of IS NULL`), ev.Trigger, ev.ExternalID).Scan(&orig)
+			switch {
+			case err == nil:
+				res.EventID, res.Duplicate = orig, true
+				_, err = tx.ExecContext(ctx, s.q(`INSERT INTO events (trigger, external_id, state, body, duplicate_of, received_at)
+					VALUES (?, ?, ?, ?, ?, ?)`), ev.Trigger, ev.ExternalID, ev.State, string(ev.Body), orig, now)
+				return err
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
+		id, err := s.insertID(ctx, tx, `INSERT INTO events (trigger, external_id, state, body, received_at)
+			VALUES (?, ?, ?, ?, ?)`, ev.Trigger, ev.ExternalID, ev.State, string(ev.Body), now)
+		if err != nil {
+			return fmt.Errorf("error storing event: %w", err)
+		}
+		res.EventID = id
+		var toRun []int64
+		for _, p := range runs {
+			run, err := s.insertRun(ctx, tx, id, p.Workflow, p.OnceKey, 0)
+			if err != nil {
+				return err
+			}
+			res.Runs = append(res.Runs, run)
+			if run.Status == RunQueued {
+				toRun = append(toRun, run.ID)
+			}
+		}
+		if len(toRun) > 0 && enqueue != nil {
+			if err := enqueue(ctx, tx, toRun); err != nil {
+				return fmt.Errorf("error enqueueing runs: %w", err)
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// insertRun stores a queued run, or a skipped one when its once_per key was taken.
+func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, eventID int64, workflow, onceKey string, replayOf int64) (Run, error) {
+	now := s.nowMS()
+	var replay any
+	if replayOf > 0 {
+		replay = replayOf
+	}
+	id, err := s.insertID(ctx, tx, `INSERT INTO runs (event_id, workflow, status, replay_of, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, eventID, workflow, RunQueued, replay, now, now)
+	if err != nil {
+		return Run{}, fmt.Errorf("error storing run: %w", err)
+	}
+	run := Run{ID: id, EventID: eventID, Workflow: workflow, Status: RunQueued, ReplayOf: replayOf,
+		CreatedAt: msTime(now), UpdatedAt: msTime(now)}
+	if onceKey == "" {
+		return run, nil
+	}
+	r, err := tx.ExecContext(ctx, s.q(`INSERT INTO once_keys (workflow, key, run_id, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (workflow, key) DO NOTHING`), workflow, onceKey, id, now)
+	if err != nil {
+		return Run{}, fmt.Errorf("error claiming once_per key: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 1 {
+		return run, nil
+	}
+	var owner int64
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT run_id FROM once_keys WHERE workflow = ? AND key = ?`), workflow, onceKey).Scan(&owner); err != nil {
+		return Run{}, err
+	}
+	run.Status = RunSkipped
+	run.Error = fmt.Sprintf("once_per: key %q already ran (run %d)", onceKey, owner)
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ? WHERE id = ?`), run.Status, run.Error, id); err != nil {
+		return Run{}, err
+	}
+	return run, nil
+}
+
+func (s *Store) insertID(ctx context.Context, q queryer, query string, args ...any) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, s.q(query+` RETURNING id`), args...).Scan(&id)
+	return id, err
+}
+
+// Event returns one event.
+func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
+	row := s.db.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE id = ?`), id)
+	ev, err := scanEvent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, ErrNotFound
+	}
+	return ev, err
+}
+
+// EventFilter narrows ListEvents.
+type EventFilter struct {
+	Trigger string
+	Limit   int
+}
+
+// ListEvents returns events newest first.
+func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
+	query := `SELECT ` + eventCols + ` FROM events`
+	var args []any
+	if f.Trigger != "" {
+		query += ` WHERE trigger = ?`
+		args = append(args, f.Trigger)
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limitOf(f.Limit))
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("error listing events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// CountEvents counts stored events (duplicates included).
+func (s *Store) CountEvents(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n)
+	return n, err
+}
+
+const eventCols = `id, trigger, external_id, state, body, duplicate_of, received_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEvent(r scanner) (Event, error) {
+	var ev Event
+	var body string
+	var dup sql.NullInt64
+	var at int64
+	if err := r.Scan(&ev.ID, &ev.Trigger, &ev.ExternalID, &ev.State, &body, &dup, &at); err != nil {
+		return Event{}, err
+	}
+	ev.Body, ev.DuplicateOf, ev.ReceivedAt = []byte(body), dup.Int64, msTime(at)
+	return ev, nil
+}

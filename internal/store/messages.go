@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Message statuses, in the order a message moves through them; failed ends it.
+const (
+	MsgQueued    = "queued"
+	MsgSubmitted = "submitted"
+	MsgEnqueued  = "enqueued"
+	MsgSent      = "sent"
+	MsgDelivered = "delivered"
+	MsgRead      = "read"
+	MsgFailed    = "failed"
+)
+
+var msgRank = map[string]int{MsgQueued: 0, MsgSubmitted: 1, MsgEnqueued: 2, MsgSent: 3, MsgDelivered: 4, MsgRead: 5}
+
+// StatusAdvances reports whether a message may move from status from to status to: only
+// forward, and to failed only before it was delivered.
+func StatusAdvances(from, to string) bool {
+	if from == MsgFailed {
+		return false
+	}
+	if to == MsgFailed {
+		return msgRank[from] < msgRank[MsgDelivered]
+	}
+	r, ok := msgRank[to]
+	return ok && r > msgRank[from]
+}
+
+// Message is one outbound WhatsApp message.
+type Message struct {
+	ID         int64
+	RunID      int64
+	StepIndex  int
+	Workflow   string
+	To         string // E.164 digits
+	Kind       string // text | template | media
+	Text       string
+	Template   string
+	Params     []string
+	Status     string
+	ProviderID string
+	Error      string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+const msgCols = `id, run_id, step_idx, workflow, to_phone, kind, text, template, params, status, provider_id, error, created_at, updated_at`
+
+func scanMessage(r scanner) (Message, error) {
+	var m Message
+	var params string
+	var created, updated int64
+	err := r.Scan(&m.ID, &m.RunID, &m.StepIndex, &m.Workflow, &m.To, &m.Kind, &m.Text, &m.Template, &params,
+		&m.Status, &m.ProviderID, &m.Error, &created, &updated)
+	if err != nil {
+		return Message{}, err
+	}
+	if params != "" {
+		_ = json.Unmarshal([]byte(params), &m.Params)
+	}
+	if m.Params == nil {
+		m.Params = []string{}
+	}
+	m.CreatedAt, m.UpdatedAt = msTime(created), msTime(updated)
+	return m, nil
+}
+
+// PrepareMessage records a message about to be sent for a run's step and returns it. When
+// the step already has a message (a retried run), that message is returned unchanged, so the
+// caller can tell whether it was already accepted by the provider.
+func (s *Store) PrepareMessage(ctx context.Context, m Message) (Message, error) {
+	params, _ := json.Marshal(m.Params)
+	if m.Params == nil {
+		params = []byte("[]")
+	}
+	now := s.nowMS()
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO messages (run_id, step_idx, workflow, to_phone, kind, text, template, params, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_idx) DO NOTHING`),
+		m.RunID, m.StepIndex, m.Workflow, m.To, m.Kind, m.Text, m.Template, string(params), MsgQueued, now, now)
+	if err != nil {
+		return Message{}, fmt.Errorf("error recording message: %w", err)
+	}
+	return scanMessage(s.db.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE run_id = ? AND step_idx = ?`), m.RunID, m.StepIndex))
+}
+
+// UpdateQueuedMessage rewrites what a not-yet-accepted message will say (its window or
+// template choice may change between attempts).
+func (s *Store) UpdateQueuedMessage(ctx context.Context, m Message) error {
+	params, _ := json.Marshal(m.Params)
+	if m.Params == nil {
+		params = []byte("[]")
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE messages SET to_phone = ?, kind = ?, text = ?, template = ?, params = ?, updated_at = ?
+		WHERE id = ? AND provider_id = ''`), m.To, m.Kind, m.Text, m.Template, string(params), s.nowMS(), m.ID)
+	return err
+}
+
+// MessageSubmitted records the provider's acceptance of a message.
+func (s *Store) MessageSubmitted(ctx context.Context, id int64, providerID string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, provider_id = ?, error = '', updated_at = ?
+		WHERE id = ? AND status = ?`), MsgSubmitted, providerID, s.nowMS(), id, MsgQueued)
+	if err != nil {
+		return fmt.Errorf("error recording submitted message %d: %w", id, err)
+	}
+	return nil
+}
+
+// MessageFailed records a failure of a message that was never accepted.
+func (s *Store) MessageFailed(ctx context.Context, id int64, errText string, final bool) error {
+	status := MsgQueued
+	if final {
+		status = MsgFailed
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, error = ?, updated_at = ?
+		WHERE id = ? AND provider_id = ''`), status, errText, s.nowMS(), id)
+	return err
+}
+
+// Message returns one message.
+func (s *Store) Message(ctx context.Context, id int64) (Message, error) {
+	m, err := scanMessage(s.db.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, ErrNotFound
+	}
+	return m, err
+}
+
+// MessageFilter narrows ListMessages.
+type MessageFilter struct {
+	To       string
+	Status   string
+	Workflow string
+	RunID    int64
+	Limit    int
+}
+
+// ListMessages returns messages newest first.
+func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, error) {
+	query := `SELECT ` + msgCols + ` FROM messages WHERE 1 = 1`
+	var args []any
+	if f.To != "" {
+		query += ` AND to_phone = ?`
+		args = append(args, f.To)
+	}
+	if f.Status != "" {
+		query += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Workflow != "" {
+		query += ` AND workflow = ?`
+		args = append(args, f.Workflow)
+	}
+	if f.RunID != 0 {
+		query += ` AND run_id = ?`
+		args = append(args, f.RunID)
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limitOf(f.Limit))
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("error listing messages: %w", err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// CountSentSince counts the messages to a phone accepted by the provider since t, leaving
+// out one message id (the one being decided on).
+func (s *Store) CountSentSince(ctx context.Context, phone string, since time.Time, except int64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM messages
+		WHERE to_phone = ? AND provider_id <> '' AND created_at >= ? AND id <> ?`), phone, since.UnixMilli(), except).Scan(&n)
+	return n, err
+}
+
+// FailUnsentMessages marks failed every message of a run that the provider never accepted.
+func (s *Store) FailUnsentMessages(ctx context.Context, runID int64, errText string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, error = ?, updated_at = ?
+		WHERE run_id = ? AND provider_id = '' AND status = ?`), MsgFailed, errText, s.nowMS(), runID, MsgQueued)
+	if err != nil {
+		return fmt.Errorf("error failing messages of run %d: %w", runID, err)
+	}
+	return nil
+}

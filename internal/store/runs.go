@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Run statuses (SPEC §7.1).
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunRetrying  = "retrying"
+	RunWaiting   = "waiting"
+	RunSucceeded = "succeeded"
+	RunSkipped   = "skipped"
+	RunFailed    = "failed"
+	RunDead      = "dead"
+)
+
+// RunFinished reports whether a run in this status will not run again by itself.
+func RunFinished(status string) bool {
+	switch status {
+	case RunSucceeded, RunSkipped, RunFailed, RunDead:
+		return true
+	}
+	return false
+}
+
+// Run is one workflow's execution on one event.
+type Run struct {
+	ID        int64
+	EventID   int64
+	Workflow  string
+	Status    string
+	Error     string
+	Attempts  int
+	ReplayOf  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+const runCols = `id, event_id, workflow, status, error, attempts, replay_of, created_at, updated_at`
+
+func scanRun(r scanner) (Run, error) {
+	var run Run
+	var replay sql.NullInt64
+	var created, updated int64
+	err := r.Scan(&run.ID, &run.EventID, &run.Workflow, &run.Status, &run.Error, &run.Attempts, &replay, &created, &updated)
+	run.ReplayOf, run.CreatedAt, run.UpdatedAt = replay.Int64, msTime(created), msTime(updated)
+	return run, err
+}
+
+// Run returns one run.
+func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
+	run, err := scanRun(s.db.QueryRowContext(ctx, s.q(`SELECT `+runCols+` FROM runs WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, ErrNotFound
+	}
+	return run, err
+}
+
+// RunFilter narrows ListRuns.
+type RunFilter struct {
+	Status   string
+	Workflow string
+	EventID  int64
+	Limit    int
+}
+
+// ListRuns returns runs newest first.
+func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+	query := `SELECT ` + runCols + ` FROM runs WHERE 1 = 1`
+	var args []any
+	if f.Status != "" {
+		query += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Workflow != "" {
+		query += ` AND workflow = ?`
+		args = append(args, f.Workflow)
+	}
+	if f.EventID != 0 {
+		query += ` AND event_id = ?`
+		args = append(args, f.EventID)
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limitOf(f.Limit))
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("error listing runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		run, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, run)
+	}
+	return out, rows.Err()
+}
+
+// CountRuns returns the number of runs per status.
+func (s *Store) CountRuns(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM runs GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// StartAttempt marks a run running and counts the attempt; it returns the updated run.
+func (s *Store) StartAttempt(ctx context.Context, id int64) (Run, error) {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`),
+		RunRunning, s.nowMS(), id)
+	if err != nil {
+		return Run{}, fmt.Errorf("error starting run %d: %w", id, err)
+	}
+	return s.Run(ctx, id)
+}
+
+// FinishRun sets a run's status and error.
+func (s *Store) FinishRun(ctx context.Context, id int64, status, errText string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE id = ?`),
+		status, errText, s.nowMS(), id)
+	if err != nil {
+		return fmt.Errorf("error updating run %d: %w", id, err)
+	}
+	return nil
+}
+
+// Replay stores a fresh run of the same workflow on the same event and enqueues it in the
+// same transaction. The once_per key is not claimed again: a replay is an operator's choice.
+func (s *Store) Replay(ctx context.Context, runID int64, enqueue Enqueue) (Run, error) {
+	orig, err := s.Run(ctx, runID)
+	if err != nil {
+		return Run{}, err
+	}
+	var run Run
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		run, err = s.insertRun(ctx, tx, orig.EventID, orig.Workflow, "", orig.ID)
+		if err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, []int64{run.ID})
+	})
+	return run, err
+}
+
+// Step statuses.
+const (
+	StepDone    = "done"
+	StepSkipped = "skipped"
+)
+
+// Step is a finished step of a run, with its output for later steps.
+type Step struct {
+	RunID     int64
+	Index     int
+	StepID    string
+	Action    string
+	Status    string
+	Output    []byte // JSON object
+	Error     string
+	UpdatedAt time.Time
+}
+
+// Steps returns a run's finished steps in order.
+func (s *Store) Steps(ctx context.Context, runID int64) ([]Step, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT run_id, idx, step_id, action, status, output, error, updated_at
+		FROM run_steps WHERE run_id = ? ORDER BY idx`), runID)
+	if err != nil {
+		return nil, fmt.Errorf("error reading steps of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []Step
+	for rows.Next() {
+		var st Step
+		var output string
+		var at int64
+		if err := rows.Scan(&st.RunID, &st.Index, &st.StepID, &st.Action, &st.Status, &output, &st.Error, &at); err != nil {
+			return nil, err
+		}
+		st.Output, st.UpdatedAt = []byte(output), msTime(at)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// FinishStep records a finished step (checkpoint); recording it twice keeps the first.
+func (s *Store) FinishStep(ctx context.Context, st Step) error {
+	output := string(st.Output)
+	if output == "" {
+		output = "{}"
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO run_steps (run_id, idx, step_id, action, status, output, error, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, idx) DO NOTHING`),
+		st.RunID, st.Index, st.StepID, st.Action, st.Status, output, st.Error, s.nowMS())
+	if err != nil {
+		return fmt.Errorf("error recording step %d of run %d: %w", st.Index, st.RunID, err)
+	}
+	return nil
+}
+
+// UndoAttempt takes back the attempt StartAttempt counted, for a run that pauses without
+// failing (quiet hours, a provider refusing credentials), and records why it waits.
+func (s *Store) UndoAttempt(ctx context.Context, id int64, status, reason string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, attempts = MAX(attempts - 1, 0), updated_at = ? WHERE id = ?`),
+		status, reason, s.nowMS(), id)
+	if err != nil {
+		return fmt.Errorf("error updating run %d: %w", id, err)
+	}
+	return nil
+}
