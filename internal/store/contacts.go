@@ -12,6 +12,7 @@ import (
 type Contact struct {
 	Phone         string
 	OptedOut      bool
+	OptReason     string
 	LastInboundAt *time.Time
 	UpdatedAt     time.Time
 }
@@ -27,8 +28,8 @@ func (s *Store) Contact(ctx context.Context, phone string) (Contact, error) {
 	var opted int
 	var last sql.NullInt64
 	var updated int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT opted_out, last_inbound_at, updated_at FROM contacts WHERE phone = ?`), phone).
-		Scan(&opted, &last, &updated)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT opted_out, opt_reason, last_inbound_at, updated_at FROM contacts WHERE phone = ?`), phone).
+		Scan(&opted, &c.OptReason, &last, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, nil
 	}
@@ -42,27 +43,16 @@ func (s *Store) Contact(ctx context.Context, phone string) (Contact, error) {
 // TouchInbound records an inbound message from phone at t (opening the 24-hour window);
 // an older t never moves the window back.
 func (s *Store) TouchInbound(ctx context.Context, phone string, t time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO contacts (phone, last_inbound_at, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (phone) DO UPDATE SET
-			last_inbound_at = CASE WHEN contacts.last_inbound_at IS NULL OR contacts.last_inbound_at < excluded.last_inbound_at
-				THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END,
-			updated_at = excluded.updated_at`), phone, t.UnixMilli(), s.nowMS())
-	if err != nil {
-		return fmt.Errorf("error recording inbound contact: %w", err)
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.applyEffects(ctx, tx, &Effects{Inbound: &Inbound{Phone: phone, At: t}})
+		return err
+	})
 }
 
 // SetOptOut opts a phone out of (or back into) customer-directed messages.
-func (s *Store) SetOptOut(ctx context.Context, phone string, out bool) error {
-	v := 0
-	if out {
-		v = 1
-	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO contacts (phone, opted_out, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (phone) DO UPDATE SET opted_out = excluded.opted_out, updated_at = excluded.updated_at`), phone, v, s.nowMS())
-	if err != nil {
-		return fmt.Errorf("error recording opt-out: %w", err)
-	}
-	return nil
+func (s *Store) SetOptOut(ctx context.Context, phone string, out bool, reason string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.applyEffects(ctx, tx, &Effects{Opt: &OptChange{Phone: phone, Out: out, Reason: reason}})
+		return err
+	})
 }

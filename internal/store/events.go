@@ -25,6 +25,7 @@ type NewEvent struct {
 	ExternalID string // the sender's delivery id; "" when it gave none
 	State      string
 	Body       []byte
+	Effects    *Effects // applied with the event, unless it is a duplicate
 }
 
 // PlannedRun is a workflow that matched an event. A non-empty OnceKey is claimed for the
@@ -39,6 +40,7 @@ type IngestResult struct {
 	EventID   int64 // for a duplicate, the original event
 	Duplicate bool
 	Runs      []Run
+	Effects   EffectResult
 }
 
 // Enqueue schedules the given runs inside the ingest transaction.
@@ -72,6 +74,11 @@ func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqu
 			return fmt.Errorf("error storing event: %w", err)
 		}
 		res.EventID = id
+		if ev.Effects != nil {
+			if res.Effects, err = s.applyEffects(ctx, tx, ev.Effects); err != nil {
+				return err
+			}
+		}
 		var toRun []int64
 		for _, p := range runs {
 			run, err := s.insertRun(ctx, tx, id, p.Workflow, p.OnceKey, 0)

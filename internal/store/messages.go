@@ -111,7 +111,8 @@ func (s *Store) MessageSubmitted(ctx context.Context, id int64, providerID strin
 	if err != nil {
 		return fmt.Errorf("error recording submitted message %d: %w", id, err)
 	}
-	return nil
+	// Delivery events may have come before this answer did.
+	return s.catchUpDeliveries(ctx, providerID)
 }
 
 // MessageFailed records a failure of a message that was never accepted.

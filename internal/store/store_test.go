@@ -155,9 +155,9 @@ func TestContactWindowNeverMovesBack(t *testing.T) {
 	if !c.LastInboundAt.Equal(now) || !c.WindowOpen(now.Add(23*time.Hour)) || c.WindowOpen(now.Add(25*time.Hour)) {
 		t.Fatalf("window: %+v", c)
 	}
-	s.SetOptOut(ctx, "254712345678", true)
+	s.SetOptOut(ctx, "254712345678", true, "STOP")
 	c, _ = s.Contact(ctx, "254712345678")
-	if !c.OptedOut || c.LastInboundAt == nil {
+	if !c.OptedOut || c.OptReason != "STOP" || c.LastInboundAt == nil {
 		t.Fatalf("opt-out: %+v", c)
 	}
 }
