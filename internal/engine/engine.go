@@ -1,0 +1,299 @@
+// Package engine runs workflows durably: it turns a stored event into runs (one per matching
+// workflow, enqueued in the event's own transaction) and executes each run's steps on River
+// workers, checkpointing every finished step so that a retry never repeats a send.
+package engine
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"golang.org/x/time/rate"
+
+	"nudge/internal/chatarchitect"
+	"nudge/internal/config"
+	"nudge/internal/metrics"
+	"nudge/internal/store"
+	"nudge/internal/workflow"
+)
+
+// Sender sends one WhatsApp message (the ChatArchitect client, or a fake).
+type Sender interface {
+	Send(ctx context.Context, m chatarchitect.Message) (chatarchitect.SendResult, error)
+}
+
+// Options configure an Engine. Zero fields take the defaults named below.
+type Options struct {
+	Config  *config.Config
+	Store   *store.Store
+	Sender  Sender
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Now is the clock for quiet hours, caps and windows; nil means time.Now.
+	Now func() time.Time
+	// MaxWorkers is how many runs execute at once (default 100).
+	MaxWorkers int
+	// FetchCooldown and FetchPollInterval tune how fast River picks up new jobs; River's
+	// defaults cap SQLite at about 200 jobs/s (defaults 5ms and 50ms).
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	// AuthPause is how long sending pauses after the provider refuses our credentials (default 30s).
+	AuthPause time.Duration
+}
+
+// Engine ingests events and executes runs.
+type Engine struct {
+	cfg       *config.Config
+	store     *store.Store
+	sender    Sender
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	now       func() time.Time
+	authPause time.Duration
+
+	wfMu      sync.RWMutex
+	workflows []*workflow.Workflow
+	byID      map[string]*workflow.Workflow
+	byTrigger map[string][]*workflow.Workflow
+	limiter   *rate.Limiter
+	river     *river.Client[*sql.Tx]
+	retry     retryPolicy
+
+	mu        sync.Mutex
+	authUntil time.Time // sending is paused until then
+}
+
+// RunArgs is the River job that executes one run.
+type RunArgs struct {
+	RunID int64 `json:"run_id"`
+}
+
+// Kind names the job for River.
+func (RunArgs) Kind() string { return "nudge_run" }
+
+// New prepares an engine: River's tables are migrated, nothing runs until Start.
+func New(ctx context.Context, o Options) (*Engine, error) {
+	if o.Config == nil || o.Store == nil {
+		return nil, errors.New("engine: config and store are required")
+	}
+	e := &Engine{
+		cfg: o.Config, store: o.Store, sender: o.Sender, metrics: o.Metrics, log: o.Logger, now: o.Now,
+		authPause: o.AuthPause,
+		retry:     retryPolicy{base: o.Config.Retry.BaseDelay, max: o.Config.Retry.MaxDelay},
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.authPause <= 0 {
+		e.authPause = 30 * time.Second
+	}
+	if e.metrics == nil {
+		e.metrics = metrics.New(nil)
+	}
+	e.SetWorkflows(o.Config.Workflows)
+	r := o.Config.ChatArchitect.Rate
+	if r <= 0 {
+		r = 20
+	}
+	e.limiter = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
+
+	driver := riversqlite.New(o.Store.DB())
+	migrator, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("error preparing queue migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("error migrating queue tables: %w", err)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &runWorker{e: e})
+	maxWorkers := o.MaxWorkers
+	if maxWorkers <= 0 {
+		maxWorkers = 100
+	}
+	rc := &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		Workers:           workers,
+		MaxAttempts:       max(1, o.Config.Retry.MaxAttempts),
+		RetryPolicy:       &e.retry,
+		FetchCooldown:     durOr(o.FetchCooldown, 5*time.Millisecond),
+		FetchPollInterval: durOr(o.FetchPollInterval, 50*time.Millisecond),
+		JobTimeout:        2 * time.Minute,
+		Logger:            slog.New(slog.DiscardHandler),
+	}
+	e.river, err = river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("error creating job queue: %w", err)
+	}
+	return e, nil
+}
+
+func durOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Start starts the workers. Jobs that a killed process left running are handed back first:
+// with SQLite only one process uses the file, so nothing else can be working on them.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.store.Dialect() == "sqlite" {
+		if _, err := e.store.DB().ExecContext(ctx, `UPDATE river_job SET state = 'available', attempted_by = NULL WHERE state = 'running'`); err != nil {
+			return fmt.Errorf("error handing back interrupted jobs: %w", err)
+		}
+	}
+	return e.river.Start(ctx)
+}
+
+// Stop stops fetching new jobs and waits for the running ones, up to ctx's deadline; what is
+// still running then is cancelled and will run again after a restart.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.river.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return e.river.StopAndCancel(cctx)
+	}
+	return err
+}
+
+// SetWorkflows replaces the workflows that new events match and that queued runs execute
+// (the UI edits them while nudge runs).
+func (e *Engine) SetWorkflows(ws []*workflow.Workflow) {
+	byID := make(map[string]*workflow.Workflow, len(ws))
+	byTrigger := map[string][]*workflow.Workflow{}
+	for _, w := range ws {
+		byID[w.ID] = w
+		byTrigger[w.On] = append(byTrigger[w.On], w)
+	}
+	e.wfMu.Lock()
+	e.workflows, e.byID, e.byTrigger = ws, byID, byTrigger
+	e.wfMu.Unlock()
+}
+
+// Workflows returns the workflows in order.
+func (e *Engine) Workflows() []*workflow.Workflow {
+	e.wfMu.RLock()
+	defer e.wfMu.RUnlock()
+	return e.workflows
+}
+
+// Workflow returns a workflow by id.
+func (e *Engine) Workflow(id string) (*workflow.Workflow, bool) {
+	e.wfMu.RLock()
+	defer e.wfMu.RUnlock()
+	w, ok := e.byID[id]
+	return w, ok
+}
+
+// DecodeEvent parses an event body into the data that conditions and templates see.
+func DecodeEvent(body []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var data map[string]any
+	if err := dec.Decode(&data); err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return nil, errors.New("body is not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON object")
+	}
+	return data, nil
+}
+
+// Match returns the runs an event's data starts: each enabled workflow on the trigger whose
+// conditions hold, with its rendered once_per key.
+func (e *Engine) Match(trigger string, data map[string]any) ([]store.PlannedRun, []error) {
+	var runs []store.PlannedRun
+	var errs []error
+	e.wfMu.RLock()
+	candidates := e.byTrigger[trigger]
+	e.wfMu.RUnlock()
+	for _, w := range candidates {
+		ok, err := w.Matches(data)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("workflow %s: %w", w.ID, err))
+			continue
+		}
+		if !ok {
+			continue
+		}
+		p := store.PlannedRun{Workflow: w.ID}
+		if w.OncePer != nil {
+			key, err := w.OncePer.Render(data)
+			if err != nil {
+				// A key that cannot be rendered still runs: the run then fails on the same
+				// missing field, where an operator sees it.
+				errs = append(errs, fmt.Errorf("workflow %s: once_per: %w", w.ID, err))
+			}
+			p.OnceKey = key
+		}
+		runs = append(runs, p)
+	}
+	return runs, errs
+}
+
+// Ingest stores an event and enqueues a run for each workflow it matches, all in one
+// transaction. data is the decoded body (DecodeEvent).
+func (e *Engine) Ingest(ctx context.Context, ev store.NewEvent, data map[string]any) (store.IngestResult, error) {
+	runs, errs := e.Match(ev.Trigger, data)
+	for _, err := range errs {
+		e.log.Warn("condition error", "trigger", ev.Trigger, "err", err)
+	}
+	res, err := e.store.Ingest(ctx, ev, runs, e.enqueue)
+	if err != nil {
+		return res, err
+	}
+	e.metrics.EventsReceived.WithLabelValues(ev.Trigger).Inc()
+	for _, r := range res.Runs {
+		if r.Status == store.RunSkipped {
+			e.metrics.Runs.WithLabelValues(r.Workflow, r.Status).Inc()
+		}
+	}
+	return res, nil
+}
+
+// Replay starts a fresh run of a run's workflow on the same event.
+func (e *Engine) Replay(ctx context.Context, runID int64) (store.Run, error) {
+	return e.store.Replay(ctx, runID, e.enqueue)
+}
+
+func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, runIDs []int64) error {
+	params := make([]river.InsertManyParams, len(runIDs))
+	for i, id := range runIDs {
+		params[i] = river.InsertManyParams{Args: RunArgs{RunID: id}}
+	}
+	_, err := e.river.InsertManyTx(ctx, tx, params)
+	return err
+}
+
+// PendingJobs counts jobs not yet finished (for the metric and the dashboard).
+func (e *Engine) PendingJobs(ctx context.Context) (int64, error) {
+	var n int64
+	err := e.store.DB().QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
+	return n, err
+}
+
+// AuthFailing reports whether sending is paused because the provider refused our credentials.
+func (e *Engine) AuthFailing() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now().Before(e.authUntil)
+}

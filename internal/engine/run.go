@@ -1,0 +1,205 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"nudge/internal/store"
+	"nudge/internal/workflow"
+)
+
+type runWorker struct {
+	river.WorkerDefaults[RunArgs]
+	e *Engine
+}
+
+func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
+	return w.e.execute(ctx, job.Args.RunID)
+}
+
+// execute runs one run from its first unfinished step. Every retry is scheduled with a River
+// snooze and counted in the run's own attempts, so that one counter decides when a run is
+// dead, and pauses that are not failures (quiet hours, a provider refusing our credentials)
+// do not use up attempts.
+func (e *Engine) execute(ctx context.Context, runID int64) error {
+	run, err := e.store.Run(ctx, runID)
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if store.RunFinished(run.Status) {
+		return nil
+	}
+	log := e.log.With("run_id", run.ID, "event_id", run.EventID, "workflow", run.Workflow)
+	wf, ok := e.Workflow(run.Workflow)
+	if !ok {
+		return e.finish(ctx, run, store.RunFailed, fmt.Sprintf("workflow %q is no longer configured", run.Workflow))
+	}
+	ev, err := e.store.Event(ctx, run.EventID)
+	if err != nil {
+		return fmt.Errorf("error loading event %d: %w", run.EventID, err)
+	}
+	data, err := EventData(ev.Trigger, ev.Body)
+	if err != nil {
+		return e.finish(ctx, run, store.RunFailed, "event body: "+err.Error())
+	}
+	if e.AuthFailing() {
+		// Sending is paused: come back later without counting an attempt.
+		return river.JobSnooze(e.authPause)
+	}
+	if run, err = e.store.StartAttempt(ctx, run.ID); err != nil {
+		return err
+	}
+	done, err := e.store.Steps(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	finished := map[int]store.Step{}
+	for _, st := range done {
+		finished[st.Index] = st
+	}
+	outputs := map[string]any{}
+	data["steps"] = outputs
+	var skips []string
+	didSomething := false
+	for i := range wf.Steps {
+		st := &wf.Steps[i]
+		if prev, ok := finished[i]; ok {
+			if st.ID != "" {
+				outputs[st.ID] = decodeOutput(prev.Output)
+			}
+			if prev.Status == store.StepDone {
+				didSomething = true
+			} else if prev.Error != "" {
+				skips = append(skips, prev.Error)
+			}
+			continue
+		}
+		if st.If != nil {
+			ok, err := st.If.Eval(data)
+			if err != nil {
+				return e.fail(ctx, run, permanent(fmt.Errorf("step %d if: %w", i+1, err)), log)
+			}
+			if !ok {
+				if err := e.store.FinishStep(ctx, store.Step{RunID: run.ID, Index: i, StepID: st.ID, Action: st.Action, Status: store.StepSkipped}); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		out, err := e.doStep(ctx, run, wf, i, st, data)
+		var skip *skipError
+		var wait *waitError
+		switch {
+		case errors.As(err, &skip):
+			skips = append(skips, skip.reason)
+			if err := e.store.FinishStep(ctx, store.Step{RunID: run.ID, Index: i, StepID: st.ID, Action: st.Action, Status: store.StepSkipped, Error: skip.reason}); err != nil {
+				return err
+			}
+			log.Info("step skipped", "step", i+1, "reason", skip.reason)
+			continue
+		case errors.As(err, &wait):
+			if err := e.store.UndoAttempt(ctx, run.ID, store.RunWaiting, wait.reason); err != nil {
+				return err
+			}
+			log.Info("run waiting", "until", wait.until.Format(time.RFC3339))
+			return river.JobSnooze(max(time.Second, wait.until.Sub(e.now())))
+		case err != nil:
+			return e.fail(ctx, run, fmt.Errorf("step %d (%s): %w", i+1, st.Action, err), log)
+		}
+		didSomething = true
+		outJSON, _ := json.Marshal(out)
+		if st.ID != "" {
+			outputs[st.ID] = out
+		}
+		if err := e.store.FinishStep(ctx, store.Step{RunID: run.ID, Index: i, StepID: st.ID, Action: st.Action, Status: store.StepDone, Output: outJSON}); err != nil {
+			return err
+		}
+	}
+	if !didSomething && len(skips) > 0 {
+		return e.finish(ctx, run, store.RunSkipped, strings.Join(skips, "; "))
+	}
+	log.Info("run succeeded")
+	return e.finish(ctx, run, store.RunSucceeded, strings.Join(skips, "; "))
+}
+
+// fail decides what a step's error does to the run: fail it, pause, retry later, or bury it.
+func (e *Engine) fail(ctx context.Context, run store.Run, err error, log interface {
+	Warn(string, ...any)
+}) error {
+	class, retryAfter := classify(err)
+	switch class {
+	case Permanent:
+		log.Warn("run failed", "err", err)
+		if ferr := e.finish(ctx, run, store.RunFailed, err.Error()); ferr != nil {
+			return ferr
+		}
+		return river.JobCancel(err)
+	case Auth:
+		e.pauseSending()
+		log.Warn("provider refused our credentials; sending paused", "err", err)
+		if uerr := e.store.UndoAttempt(ctx, run.ID, store.RunRetrying, err.Error()); uerr != nil {
+			return uerr
+		}
+		return river.JobSnooze(e.authPause)
+	}
+	if run.Attempts >= max(1, e.cfg.Retry.MaxAttempts) {
+		log.Warn("run dead: retries exhausted", "attempts", run.Attempts, "err", err)
+		if ferr := e.finish(ctx, run, store.RunDead, err.Error()); ferr != nil {
+			return ferr
+		}
+		return river.JobCancel(err)
+	}
+	delay := max(retryAfter, e.retry.Delay(run.Attempts))
+	log.Warn("run will retry", "attempt", run.Attempts, "in", delay.Round(time.Millisecond).String(), "err", err)
+	if ferr := e.store.FinishRun(ctx, run.ID, store.RunRetrying, err.Error()); ferr != nil {
+		return ferr
+	}
+	return river.JobSnooze(delay)
+}
+
+func (e *Engine) finish(ctx context.Context, run store.Run, status, errText string) error {
+	if status == store.RunFailed || status == store.RunDead {
+		if err := e.store.FailUnsentMessages(ctx, run.ID, errText); err != nil {
+			return err
+		}
+	}
+	if err := e.store.FinishRun(ctx, run.ID, status, errText); err != nil {
+		return err
+	}
+	e.metrics.Runs.WithLabelValues(run.Workflow, status).Inc()
+	return nil
+}
+
+func (e *Engine) pauseSending() {
+	e.mu.Lock()
+	e.authUntil = e.now().Add(e.authPause)
+	e.mu.Unlock()
+	e.metrics.ProviderAuth.WithLabelValues("chatarchitect").Set(1)
+}
+
+func decodeOutput(b []byte) map[string]any {
+	out, err := DecodeEvent(b)
+	if err != nil {
+		return map[string]any{}
+	}
+	return out
+}
+
+// doStep executes one step and returns its output for later steps.
+func (e *Engine) doStep(ctx context.Context, run store.Run, wf *workflow.Workflow, idx int, st *workflow.Step, data map[string]any) (map[string]any, error) {
+	switch st.Action {
+	case workflow.ActionSendWhatsApp, workflow.ActionTask:
+		return e.send(ctx, run, idx, st, data)
+	default:
+		return nil, permanent(fmt.Errorf("action %s is not available: Paygee actions need paygee.api_url", st.Action))
+	}
+}
