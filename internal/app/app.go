@@ -31,6 +31,8 @@ type Options struct {
 	Sender engine.Sender
 	// Now replaces the clock for quiet hours, caps and windows (tests).
 	Now func() time.Time
+	// ReminderInterval is how often task reminders are looked for (default 30s).
+	ReminderInterval time.Duration
 	// UI serves the web interface, when there is one.
 	UI http.Handler
 }
@@ -75,7 +77,8 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			BaseURL: cfg.ChatArchitect.APIURL, AppID: cfg.ChatArchitect.AppID, AppSecret: cfg.ChatArchitect.AppSecret,
 		})
 	}
-	eng, err = engine.New(ctx, engine.Options{Config: cfg, Store: st, Sender: sender, Metrics: a.Metrics, Logger: log, Now: o.Now})
+	eng, err = engine.New(ctx, engine.Options{Config: cfg, Store: st, Sender: sender, Metrics: a.Metrics, Logger: log, Now: o.Now,
+		ReminderInterval: o.ReminderInterval})
 	if err != nil {
 		st.Close()
 		return nil, err

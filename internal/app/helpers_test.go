@@ -53,7 +53,19 @@ type harness struct {
 // to the common header.
 func start(t *testing.T, extra string, env ...string) *harness {
 	t.Helper()
-	ca, err := sandbox.StartChatArchitect(sandbox.ChatArchitectOptions{AppID: "test-app", AppSecret: "test-secret"})
+	return startWith(t, options{}, extra, env...)
+}
+
+// options tune a harness beyond its config.
+type options struct {
+	callbacks        bool // the fake posts delivery events back
+	reminderInterval time.Duration
+}
+
+func startWith(t *testing.T, o options, extra string, env ...string) *harness {
+	t.Helper()
+	ca, err := sandbox.StartChatArchitect(sandbox.ChatArchitectOptions{AppID: "test-app", AppSecret: "test-secret",
+		Callbacks: o.callbacks, CallbackDelay: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +85,7 @@ func start(t *testing.T, extra string, env ...string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Start(context.Background(), app.Options{Config: cfg, Listener: ln})
+	a, err := app.Start(context.Background(), app.Options{Config: cfg, Listener: ln, ReminderInterval: o.reminderInterval})
 	if err != nil {
 		t.Fatal(err)
 	}

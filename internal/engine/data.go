@@ -30,7 +30,7 @@ func EventData(trigger string, body []byte) (map[string]any, error) {
 	if ev := wh.Event; ev != nil {
 		data["event"] = map[string]any{
 			"message_id": ev.MessageID, "status": ev.Status, "code": ev.Code, "reason": ev.Reason,
-			"to": ev.Destination, "workflow": "",
+			"to": ev.Destination, "workflow": "", "provider_id": ev.ProviderID,
 		}
 	}
 	return data, nil

@@ -49,6 +49,8 @@ type Options struct {
 	FetchPollInterval time.Duration
 	// AuthPause is how long sending pauses after the provider refuses our credentials (default 30s).
 	AuthPause time.Duration
+	// ReminderInterval is how often open tasks are checked for due reminders (default 30s).
+	ReminderInterval time.Duration
 }
 
 // Engine ingests events and executes runs.
@@ -120,6 +122,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{e: e})
+	river.AddWorker(workers, &remindWorker{e: e})
 	maxWorkers := o.MaxWorkers
 	if maxWorkers <= 0 {
 		maxWorkers = 100
@@ -132,6 +135,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		FetchCooldown:     durOr(o.FetchCooldown, 5*time.Millisecond),
 		FetchPollInterval: durOr(o.FetchPollInterval, 50*time.Millisecond),
 		JobTimeout:        2 * time.Minute,
+		PeriodicJobs:      []*river.PeriodicJob{remindJob(durOr(o.ReminderInterval, 30*time.Second))},
 		Logger:            slog.New(slog.DiscardHandler),
 	}
 	e.river, err = river.NewClient(driver, rc)
@@ -261,6 +265,9 @@ func (e *Engine) Ingest(ctx context.Context, ev store.NewEvent, data map[string]
 		return res, err
 	}
 	e.metrics.EventsReceived.WithLabelValues(ev.Trigger).Inc()
+	if d := ev.Effects; d != nil && d.Delivery != nil && res.Effects.MessageUpdated {
+		e.metrics.Messages.WithLabelValues(d.Delivery.Status).Inc()
+	}
 	for _, r := range res.Runs {
 		if r.Status == store.RunSkipped {
 			e.metrics.Runs.WithLabelValues(r.Workflow, r.Status).Inc()

@@ -47,7 +47,7 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 	if err != nil {
 		return fmt.Errorf("error loading event %d: %w", run.EventID, err)
 	}
-	data, err := EventData(ev.Trigger, ev.Body)
+	data, err := e.eventData(ctx, ev.Trigger, ev.Body)
 	if err != nil {
 		return e.finish(ctx, run, store.RunFailed, "event body: "+err.Error())
 	}

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -272,12 +274,7 @@ func (e *Engine) send(ctx context.Context, run store.Run, idx int, st *workflow.
 		return nil, err
 	}
 	if task.Number != 0 {
-		// The task keeps its text even when the message goes out as a template.
-		text, err := renderString(st.Args["text"], data)
-		if err != nil {
-			return nil, err
-		}
-		if err := e.store.SetTaskText(ctx, task.Number, rcpt.Phone, text); err != nil {
+		if err := e.describeTask(ctx, task.Number, run.Workflow, rcpt, st, data); err != nil {
 			return nil, err
 		}
 	}
@@ -315,4 +312,57 @@ func (e *Engine) clearAuthAlert() {
 	e.authUntil = time.Time{}
 	e.mu.Unlock()
 	e.metrics.ProviderAuth.WithLabelValues("chatarchitect").Set(0)
+}
+
+// taskContent is what a task reminder re-sends.
+type taskContent struct {
+	Text     string                  `json:"text"`
+	Template *chatarchitect.Template `json:"template,omitempty"`
+}
+
+// describeTask stores a task's text (kept even when the message goes out as a template), the
+// content its reminders re-send, and its reminder and escalation settings.
+func (e *Engine) describeTask(ctx context.Context, number int64, wf string, rcpt Recipient, st *workflow.Step, data map[string]any) error {
+	text, err := renderString(st.Args["text"], data)
+	if err != nil {
+		return err
+	}
+	content := taskContent{Text: text}
+	if _, ok := st.Args["template"]; ok {
+		out, err := e.compose(map[string]any{"template": st.Args["template"]}, data, false)
+		if err != nil {
+			return err
+		}
+		content.Template = out.Template
+	}
+	d := store.TaskDetails{To: rcpt.Phone, Text: text, Workflow: wf}
+	d.Content, _ = json.Marshal(content)
+	if v, ok := st.Args["remind_after"]; ok {
+		s, err := renderString(v, data)
+		if err != nil {
+			return err
+		}
+		if d.RemindAfter, err = workflow.ParseDuration(s); err != nil || d.RemindAfter <= 0 {
+			return permanent(fmt.Errorf("remind_after %q: want a positive duration", s))
+		}
+	}
+	if v, ok := st.Args["escalate_after"]; ok {
+		n, err := strconv.Atoi(str(v))
+		if err != nil {
+			return permanent(fmt.Errorf("escalate_after: want a number of reminders"))
+		}
+		d.EscalateAfter = n
+	}
+	if v, ok := st.Args["escalate_to"]; ok {
+		to, err := renderString(v, data)
+		if err != nil {
+			return err
+		}
+		esc, err := e.recipient(to, data)
+		if err != nil {
+			return err
+		}
+		d.EscalateTo = esc.Phone
+	}
+	return e.store.SetTaskDetails(ctx, number, d)
 }

@@ -14,7 +14,7 @@ func (s *Server) chatarchitectHook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ev, data, status, err := s.engine.ParseChatArchitect(body)
+	ev, data, status, err := s.engine.ParseChatArchitect(r.Context(), body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

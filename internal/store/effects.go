@@ -30,7 +30,7 @@ type OptChange struct {
 	Reason string
 }
 
-// TaskClose closes task Number when From is the phone the task was sent to.
+// TaskClose closes task Number when From is the phone the task was sent or escalated to.
 type TaskClose struct {
 	Number int64
 	From   string
@@ -43,6 +43,9 @@ type Delivery struct {
 	Code       int
 	Reason     string
 	At         time.Time
+	// OptOutContact, when set, opts the message's recipient out with this reason: the
+	// provider said the number cannot be reached.
+	OptOutContact string
 }
 
 // EffectResult says what the effects changed.
@@ -78,8 +81,9 @@ func (s *Store) applyEffects(ctx context.Context, tx *sql.Tx, e *Effects) (Effec
 		}
 	}
 	if c := e.CloseTask; c != nil {
-		r, err := tx.ExecContext(ctx, s.q(`UPDATE tasks SET status = ?, closed_at = ? WHERE number = ? AND status = ? AND to_phone = ?`),
-			TaskClosed, now, c.Number, TaskOpen, c.From)
+		r, err := tx.ExecContext(ctx, s.q(`UPDATE tasks SET status = ?, closed_at = ?
+			WHERE number = ? AND status = ? AND (to_phone = ? OR escalate_to = ?)`),
+			TaskClosed, now, c.Number, TaskOpen, c.From, c.From)
 		if err != nil {
 			return res, fmt.Errorf("error closing task: %w", err)
 		}
@@ -99,6 +103,15 @@ func (s *Store) applyEffects(ctx context.Context, tx *sql.Tx, e *Effects) (Effec
 		res.MessageID, res.MessageUpdated, err = s.advanceMessage(ctx, tx, d.ProviderID, d.Status, d.Code, d.Reason)
 		if err != nil {
 			return res, err
+		}
+		if d.OptOutContact != "" && res.MessageID != 0 {
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO contacts (phone, opted_out, opt_reason, updated_at)
+				SELECT to_phone, 1, ?, ? FROM messages WHERE id = ?
+				ON CONFLICT (phone) DO UPDATE SET opted_out = 1, opt_reason = excluded.opt_reason, updated_at = excluded.updated_at`),
+				d.OptOutContact, now, res.MessageID)
+			if err != nil {
+				return res, fmt.Errorf("error marking contact unreachable: %w", err)
+			}
 		}
 	}
 	return res, nil

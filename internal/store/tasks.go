@@ -24,16 +24,28 @@ type Task struct {
 	Status    string
 	CreatedAt time.Time
 	ClosedAt  *time.Time
+
+	Workflow      string
+	Content       []byte // JSON of what was sent, for reminders
+	RemindAfter   time.Duration
+	EscalateAfter int
+	EscalateTo    string
+	Reminders     int
+	NextRemindAt  *time.Time
 }
 
-const taskCols = `number, run_id, step_idx, to_phone, text, status, created_at, closed_at`
+const taskCols = `number, run_id, step_idx, to_phone, text, status, created_at, closed_at,
+	workflow, content, remind_after_ms, escalate_after, escalate_to, reminders, next_remind_at`
 
 func scanTask(r scanner) (Task, error) {
 	var t Task
-	var created int64
-	var closed sql.NullInt64
-	err := r.Scan(&t.Number, &t.RunID, &t.StepIndex, &t.To, &t.Text, &t.Status, &created, &closed)
-	t.CreatedAt, t.ClosedAt = msTime(created), nullMSTime(closed)
+	var created, remindMS int64
+	var closed, next sql.NullInt64
+	var content string
+	err := r.Scan(&t.Number, &t.RunID, &t.StepIndex, &t.To, &t.Text, &t.Status, &created, &closed,
+		&t.Workflow, &content, &remindMS, &t.EscalateAfter, &t.EscalateTo, &t.Reminders, &next)
+	t.CreatedAt, t.ClosedAt, t.NextRemindAt = msTime(created), nullMSTime(closed), nullMSTime(next)
+	t.Content, t.RemindAfter = []byte(content), time.Duration(remindMS)*time.Millisecond
 	return t, err
 }
 
@@ -56,10 +68,65 @@ func (s *Store) PrepareTask(ctx context.Context, runID int64, stepIdx int, to st
 	return get()
 }
 
-// SetTaskText stores the rendered text of a task.
-func (s *Store) SetTaskText(ctx context.Context, number int64, to, text string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE tasks SET to_phone = ?, text = ? WHERE number = ?`), to, text, number)
-	return err
+// TaskDetails is what a task step fills in once its text is rendered.
+type TaskDetails struct {
+	To, Text, Workflow string
+	Content            []byte
+	RemindAfter        time.Duration
+	EscalateAfter      int
+	EscalateTo         string
+}
+
+// SetTaskDetails stores the rendered task and, when it is to be reminded, its first
+// reminder time.
+func (s *Store) SetTaskDetails(ctx context.Context, number int64, d TaskDetails) error {
+	var next any
+	if d.RemindAfter > 0 {
+		next = s.now().Add(d.RemindAfter).UnixMilli()
+	}
+	content := string(d.Content)
+	if content == "" {
+		content = "{}"
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE tasks SET to_phone = ?, text = ?, workflow = ?, content = ?, remind_after_ms = ?,
+		escalate_after = ?, escalate_to = ?, next_remind_at = COALESCE(next_remind_at, ?) WHERE number = ?`),
+		d.To, d.Text, d.Workflow, content, d.RemindAfter.Milliseconds(), d.EscalateAfter, d.EscalateTo, next, number)
+	if err != nil {
+		return fmt.Errorf("error storing task %d: %w", number, err)
+	}
+	return nil
+}
+
+// DueTasks returns open tasks whose reminder is due at now and whose first message the
+// provider accepted.
+func (s *Store) DueTasks(ctx context.Context, now time.Time, limit int) ([]Task, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+taskCols+` FROM tasks t
+		WHERE t.status = ? AND t.next_remind_at IS NOT NULL AND t.next_remind_at <= ?
+		AND EXISTS (SELECT 1 FROM messages m WHERE m.run_id = t.run_id AND m.step_idx = t.step_idx AND m.provider_id <> '')
+		ORDER BY t.next_remind_at LIMIT ?`), TaskOpen, now.UnixMilli(), limitOf(limit))
+	if err != nil {
+		return nil, fmt.Errorf("error listing due tasks: %w", err)
+	}
+	defer rows.Close()
+	var out []Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// TaskReminded records reminder number n of a task and when the next one is due.
+func (s *Store) TaskReminded(ctx context.Context, number int64, n int, next time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE tasks SET reminders = ?, next_remind_at = ? WHERE number = ? AND reminders < ?`),
+		n, next.UnixMilli(), number, n)
+	if err != nil {
+		return fmt.Errorf("error recording reminder of task %d: %w", number, err)
+	}
+	return nil
 }
 
 // Task returns one task.
