@@ -220,7 +220,7 @@ func (s *Store) FinishStep(ctx context.Context, st Step) error {
 // UndoAttempt takes back the attempt StartAttempt counted, for a run that pauses without
 // failing (quiet hours, a provider refusing credentials), and records why it waits.
 func (s *Store) UndoAttempt(ctx context.Context, id int64, status, reason string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, attempts = MAX(attempts - 1, 0), updated_at = ? WHERE id = ?`),
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? WHERE id = ?`),
 		status, reason, s.nowMS(), id)
 	if err != nil {
 		return fmt.Errorf("error updating run %d: %w", id, err)
