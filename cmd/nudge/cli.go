@@ -32,6 +32,8 @@ Usage:
   nudge check    [--config nudge.yaml]   validate config, workflows, conditions, templates
   nudge simulate --config F --trigger T --event FILE
                                          dry run: print what would be sent, as JSON lines
+  nudge replay   [--config F] [--status dead] [--workflow W] [--since 24h] [--run ID] [--dry-run]
+                                         fresh runs of dead (or failed, …) runs
   nudge version                          version and build info
 `
 
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return check(rest, stdout, stderr)
 	case "simulate":
 		return simulate(rest, stdout, stderr)
+	case "replay":
+		return replay(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionString())
 		return nil

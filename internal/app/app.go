@@ -33,6 +33,8 @@ type Options struct {
 	Now func() time.Time
 	// ReminderInterval is how often task reminders are looked for (default 30s).
 	ReminderInterval time.Duration
+	// AuthPause is how long sending pauses after the provider refuses our credentials (default 30s).
+	AuthPause time.Duration
 	// UI serves the web interface, when there is one.
 	UI http.Handler
 }
@@ -78,7 +80,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		})
 	}
 	eng, err = engine.New(ctx, engine.Options{Config: cfg, Store: st, Sender: sender, Metrics: a.Metrics, Logger: log, Now: o.Now,
-		ReminderInterval: o.ReminderInterval})
+		ReminderInterval: o.ReminderInterval, AuthPause: o.AuthPause})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -60,6 +60,8 @@ func start(t *testing.T, extra string, env ...string) *harness {
 type options struct {
 	callbacks        bool // the fake posts delivery events back
 	reminderInterval time.Duration
+	authPause        time.Duration
+	now              func() time.Time
 }
 
 func startWith(t *testing.T, o options, extra string, env ...string) *harness {
@@ -85,7 +87,8 @@ func startWith(t *testing.T, o options, extra string, env ...string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Start(context.Background(), app.Options{Config: cfg, Listener: ln, ReminderInterval: o.reminderInterval})
+	a, err := app.Start(context.Background(), app.Options{Config: cfg, Listener: ln,
+		ReminderInterval: o.reminderInterval, AuthPause: o.authPause, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,11 @@ type Engine struct {
 	retry     retryPolicy
 
 	mu        sync.Mutex
-	authUntil time.Time // sending is paused until then
+	authUntil time.Time // sending is paused until then, and then until a probe succeeds
+	probing   bool
+
+	paceMu   sync.Mutex
+	lastSend map[string]time.Time // per recipient, for pacing
 }
 
 // RunArgs is the River job that executes one run.
@@ -92,6 +96,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		cfg: o.Config, store: o.Store, sender: o.Sender, metrics: o.Metrics, log: o.Logger, now: o.Now,
 		authPause: o.AuthPause,
 		retry:     retryPolicy{base: o.Config.Retry.BaseDelay, max: o.Config.Retry.MaxDelay},
+		lastSend:  map[string]time.Time{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -302,5 +307,74 @@ func (e *Engine) PendingJobs(ctx context.Context) (int64, error) {
 func (e *Engine) AuthFailing() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.now().Before(e.authUntil)
+	return !e.authUntil.IsZero()
+}
+
+// prober is a sender that can check its credentials without sending (the ChatArchitect client).
+type prober interface {
+	Probe(ctx context.Context) error
+}
+
+// sendingPaused reports whether runs must wait because the provider refused our credentials.
+// Once the pause is over, one caller probes the credentials; until a probe succeeds (or, for
+// a sender that cannot probe, until a send does) the others keep waiting.
+func (e *Engine) sendingPaused(ctx context.Context) bool {
+	e.mu.Lock()
+	if e.authUntil.IsZero() {
+		e.mu.Unlock()
+		return false
+	}
+	if e.probing || e.now().Before(e.authUntil) {
+		e.mu.Unlock()
+		return true
+	}
+	p, ok := e.sender.(prober)
+	if !ok {
+		e.mu.Unlock()
+		return false // the next send is the probe
+	}
+	e.probing = true
+	e.mu.Unlock()
+	err := p.Probe(ctx)
+	e.mu.Lock()
+	e.probing = false
+	if err != nil {
+		e.authUntil = e.now().Add(e.authPause)
+	}
+	e.mu.Unlock()
+	if err != nil {
+		e.log.Warn("provider still refuses our credentials", "err", err)
+		return true
+	}
+	e.clearAuthAlert()
+	e.log.Info("provider accepts our credentials again; sending resumes")
+	return false
+}
+
+// pace keeps one recipient from getting two messages within a second.
+func (e *Engine) pace(ctx context.Context, to string) error {
+	e.paceMu.Lock()
+	now := time.Now()
+	wait := e.lastSend[to].Add(time.Second).Sub(now)
+	if wait < 0 {
+		wait = 0
+	}
+	e.lastSend[to] = now.Add(wait)
+	if len(e.lastSend) > 10000 {
+		for k, t := range e.lastSend {
+			if now.Sub(t) > time.Second {
+				delete(e.lastSend, k)
+			}
+		}
+	}
+	e.paceMu.Unlock()
+	if wait == 0 {
+		return nil
+	}
+	select {
+	case <-time.After(wait):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

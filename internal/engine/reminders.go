@@ -92,6 +92,9 @@ func (e *Engine) remind(ctx context.Context, t store.Task) (bool, error) {
 		if err := e.limiter.Wait(ctx); err != nil {
 			return false, err
 		}
+		if err := e.pace(ctx, to); err != nil {
+			return false, err
+		}
 		res, err := e.sender.Send(ctx, msg)
 		if err != nil {
 			class, _ := classify(err)

@@ -51,7 +51,7 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 	if err != nil {
 		return e.finish(ctx, run, store.RunFailed, "event body: "+err.Error())
 	}
-	if e.AuthFailing() {
+	if e.sendingPaused(ctx) {
 		// Sending is paused: come back later without counting an attempt.
 		return river.JobSnooze(e.authPause)
 	}

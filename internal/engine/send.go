@@ -284,6 +284,9 @@ func (e *Engine) send(ctx context.Context, run store.Run, idx int, st *workflow.
 	if err := e.limiter.Wait(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.pace(ctx, rcpt.Phone); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res, err := e.sender.Send(ctx, out.message())
 	e.metrics.SendDuration.Observe(time.Since(start).Seconds())

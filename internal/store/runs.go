@@ -144,7 +144,9 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status, errText string)
 }
 
 // Replay stores a fresh run of the same workflow on the same event and enqueues it in the
-// same transaction. The once_per key is not claimed again: a replay is an operator's choice.
+// same transaction. The new run starts with the original's finished steps, so that what was
+// already sent is not sent again; the once_per key is not claimed again (a replay is an
+// operator's choice).
 func (s *Store) Replay(ctx context.Context, runID int64, enqueue Enqueue) (Run, error) {
 	orig, err := s.Run(ctx, runID)
 	if err != nil {
@@ -157,9 +159,57 @@ func (s *Store) Replay(ctx context.Context, runID int64, enqueue Enqueue) (Run, 
 		if err != nil {
 			return err
 		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO run_steps (run_id, idx, step_id, action, status, output, error, updated_at)
+			SELECT ?, idx, step_id, action, status, output, error, updated_at FROM run_steps WHERE run_id = ? AND status = ?`),
+			run.ID, orig.ID, StepDone)
+		if err != nil {
+			return fmt.Errorf("error copying finished steps: %w", err)
+		}
 		return enqueue(ctx, tx, []int64{run.ID})
 	})
 	return run, err
+}
+
+// ReplayFilter selects runs for a bulk replay.
+type ReplayFilter struct {
+	Status   string
+	Workflow string
+	Since    time.Time
+	Limit    int
+}
+
+// RunsToReplay lists the runs a bulk replay takes, oldest first.
+func (s *Store) RunsToReplay(ctx context.Context, f ReplayFilter) ([]Run, error) {
+	query := `SELECT ` + runCols + ` FROM runs WHERE status = ?`
+	args := []any{f.Status}
+	if f.Workflow != "" {
+		query += ` AND workflow = ?`
+		args = append(args, f.Workflow)
+	}
+	if !f.Since.IsZero() {
+		query += ` AND created_at >= ?`
+		args = append(args, f.Since.UnixMilli())
+	}
+	query += ` ORDER BY id LIMIT ?`
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100000
+	}
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("error listing runs to replay: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		run, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, run)
+	}
+	return out, rows.Err()
 }
 
 // Step statuses.
