@@ -17,6 +17,7 @@ import (
 	"nudge/internal/config"
 	"nudge/internal/engine"
 	"nudge/internal/metrics"
+	"nudge/internal/paygee"
 	"nudge/internal/server"
 	"nudge/internal/store"
 )
@@ -79,7 +80,11 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			BaseURL: cfg.ChatArchitect.APIURL, AppID: cfg.ChatArchitect.AppID, AppSecret: cfg.ChatArchitect.AppSecret,
 		})
 	}
-	eng, err = engine.New(ctx, engine.Options{Config: cfg, Store: st, Sender: sender, Metrics: a.Metrics, Logger: log, Now: o.Now,
+	var pg *paygee.Client
+	if cfg.Paygee.APIURL != "" {
+		pg = paygee.New(paygee.Config{BaseURL: cfg.Paygee.APIURL, APIKey: cfg.Paygee.APIKey})
+	}
+	eng, err = engine.New(ctx, engine.Options{Config: cfg, Store: st, Sender: sender, Paygee: pg, Metrics: a.Metrics, Logger: log, Now: o.Now,
 		ReminderInterval: o.ReminderInterval, AuthPause: o.AuthPause})
 	if err != nil {
 		st.Close()

@@ -34,6 +34,8 @@ retry: {max_attempts: 3, base_delay: 20ms, max_delay: 100ms}
 paygee:
   webhook_token: ${PAYGEE_TOKEN}
   signing_secret: ${SIGNING}
+  api_url: ${PAYGEE_URL}
+  api_key: paygee-key
 chatarchitect:
   api_url: ${CA_URL}
   app_id: test-app
@@ -47,6 +49,7 @@ type harness struct {
 	t   *testing.T
 	app *app.App
 	ca  *sandbox.ChatArchitect
+	pg  *sandbox.Paygee
 }
 
 // start runs a real nudge on loopback against a fake ChatArchitect; extra is YAML appended
@@ -72,7 +75,16 @@ func startWith(t *testing.T, o options, extra string, env ...string) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ca.Close() })
+	pg, err := sandbox.StartPaygee(sandbox.PaygeeOptions{APIKey: "paygee-key", Customers: []sandbox.PaygeeCustomer{
+		{"id": "C-311", "name": "Amina Otieno", "phone": "0712 345 678", "language": "sw", "agent": map[string]any{"name": "Peter", "phone": "+254700000001"}},
+		{"id": "C-999", "name": "No Phone"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
 	vars := map[string]string{
+		"PAYGEE_URL": pg.URL(),
 		"ADMIN": adminToken, "PAYGEE_TOKEN": paygeeToken, "CA_TOKEN": caToken, "CA_URL": ca.URL(),
 		"DB": "sqlite:" + filepath.Join(t.TempDir(), "nudge.db"), "SIGNING": "", "HSM": "false",
 	}
@@ -98,7 +110,7 @@ func startWith(t *testing.T, o options, extra string, env ...string) *harness {
 		a.Shutdown(ctx)
 	})
 	ca.SetWebhook(a.URL + "/hooks/chatarchitect?token=" + caToken)
-	return &harness{t: t, app: a, ca: ca}
+	return &harness{t: t, app: a, ca: ca, pg: pg}
 }
 
 type response struct {

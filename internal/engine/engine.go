@@ -23,6 +23,7 @@ import (
 	"nudge/internal/chatarchitect"
 	"nudge/internal/config"
 	"nudge/internal/metrics"
+	"nudge/internal/paygee"
 	"nudge/internal/store"
 	"nudge/internal/workflow"
 )
@@ -37,6 +38,10 @@ type Options struct {
 	Config  *config.Config
 	Store   *store.Store
 	Sender  Sender
+	// Paygee answers the paygee.* actions and customer lookups; nil when paygee.api_url is unset.
+	Paygee  *paygee.Client
+	// CustomerTTL is how long a customer lookup is cached (default 5 minutes).
+	CustomerTTL time.Duration
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	// Now is the clock for quiet hours, caps and windows; nil means time.Now.
@@ -58,6 +63,8 @@ type Engine struct {
 	cfg       *config.Config
 	store     *store.Store
 	sender    Sender
+	paygee    *paygee.Client
+	customers *paygee.Cache
 	metrics   *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
@@ -97,6 +104,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		authPause: o.AuthPause,
 		retry:     retryPolicy{base: o.Config.Retry.BaseDelay, max: o.Config.Retry.MaxDelay},
 		lastSend:  map[string]time.Time{},
+		paygee:    o.Paygee,
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -109,6 +117,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if e.metrics == nil {
 		e.metrics = metrics.New(nil)
+	}
+	if o.Paygee != nil {
+		e.customers = paygee.NewCache(o.Paygee, o.CustomerTTL)
 	}
 	e.SetWorkflows(o.Config.Workflows)
 	r := o.Config.ChatArchitect.Rate

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"nudge/internal/chatarchitect"
+	"nudge/internal/paygee"
 	"nudge/internal/workflow"
 )
 
@@ -57,6 +58,16 @@ func classify(err error) (Class, time.Duration) {
 			return Auth, 0
 		}
 		return Transient, ce.RetryAfter
+	}
+	var pe *paygee.Error
+	if errors.As(err, &pe) {
+		switch pe.Class {
+		case paygee.Permanent:
+			return Permanent, 0
+		case paygee.Auth:
+			return Auth, 0
+		}
+		return Transient, pe.RetryAfter
 	}
 	return Transient, 0
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"nudge/internal/paygee"
 	"nudge/internal/store"
 	"nudge/internal/workflow"
 )
@@ -132,9 +134,7 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 }
 
 // fail decides what a step's error does to the run: fail it, pause, retry later, or bury it.
-func (e *Engine) fail(ctx context.Context, run store.Run, err error, log interface {
-	Warn(string, ...any)
-}) error {
+func (e *Engine) fail(ctx context.Context, run store.Run, err error, log *slog.Logger) error {
 	class, retryAfter := classify(err)
 	switch class {
 	case Permanent:
@@ -144,8 +144,15 @@ func (e *Engine) fail(ctx context.Context, run store.Run, err error, log interfa
 		}
 		return river.JobCancel(err)
 	case Auth:
-		e.pauseSending()
-		log.Warn("provider refused our credentials; sending paused", "err", err)
+		var pe *paygee.Error
+		if errors.As(err, &pe) {
+			// Paygee refusing us stops this run's Paygee calls, not WhatsApp sending.
+			e.metrics.ProviderAuth.WithLabelValues("paygee").Set(1)
+			log.Error("Paygee refused our API key; the run waits", "err", err)
+		} else {
+			e.pauseSending()
+			log.Warn("provider refused our credentials; sending paused", "err", err)
+		}
 		if uerr := e.store.UndoAttempt(ctx, run.ID, store.RunRetrying, err.Error()); uerr != nil {
 			return uerr
 		}
@@ -200,6 +207,6 @@ func (e *Engine) doStep(ctx context.Context, run store.Run, wf *workflow.Workflo
 	case workflow.ActionSendWhatsApp, workflow.ActionTask:
 		return e.send(ctx, run, idx, st, data)
 	default:
-		return nil, permanent(fmt.Errorf("action %s is not available: Paygee actions need paygee.api_url", st.Action))
+		return e.paygeeStep(ctx, st, data)
 	}
 }

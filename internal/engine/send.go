@@ -28,14 +28,17 @@ type Recipient struct {
 }
 
 // recipient resolves `to:` (SPEC §5): customer, agent, or a phone number.
-func (e *Engine) recipient(to string, data map[string]any) (Recipient, error) {
+func (e *Engine) recipient(ctx context.Context, to string, data map[string]any) (Recipient, error) {
 	kind := strings.ToLower(strings.TrimSpace(to))
 	var raw string
 	switch kind {
 	case ToCustomer:
 		raw = lookupString(data, "payload.customer_phone")
 		if raw == "" {
-			return Recipient{}, permanent(fmt.Errorf("no customer phone: payload.customer_phone is missing"))
+			var err error
+			if raw, err = e.customerPhone(ctx, data); err != nil {
+				return Recipient{}, err
+			}
 		}
 	case ToAgent:
 		raw = lookupString(data, "payload.agent_phone")
@@ -198,7 +201,7 @@ func (e *Engine) plan(ctx context.Context, st *workflow.Step, data map[string]an
 	if err != nil {
 		return Recipient{}, store.Contact{}, err
 	}
-	rcpt, err := e.recipient(to, data)
+	rcpt, err := e.recipient(ctx, to, data)
 	if err != nil {
 		return rcpt, store.Contact{}, err
 	}
@@ -361,7 +364,7 @@ func (e *Engine) describeTask(ctx context.Context, number int64, wf string, rcpt
 		if err != nil {
 			return err
 		}
-		esc, err := e.recipient(to, data)
+		esc, err := e.recipient(ctx, to, data)
 		if err != nil {
 			return err
 		}

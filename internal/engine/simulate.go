@@ -9,22 +9,24 @@ import (
 	"time"
 
 	"nudge/internal/config"
+	"nudge/internal/paygee"
 	"nudge/internal/workflow"
 )
 
 // SimStep is one line of a dry run.
 type SimStep struct {
-	Workflow string         `json:"workflow"`
-	Matched  *bool          `json:"matched,omitempty"`
-	OnceKey  string         `json:"once_per,omitempty"`
-	Step     int            `json:"step,omitempty"`
-	Action   string         `json:"action,omitempty"`
-	To       string         `json:"to,omitempty"`
-	Kind     string         `json:"kind,omitempty"`
-	Text     string         `json:"text,omitempty"`
-	Template map[string]any `json:"template,omitempty"`
-	Skipped  string         `json:"skipped,omitempty"`
-	Error    string         `json:"error,omitempty"`
+	Workflow string          `json:"workflow"`
+	Matched  *bool           `json:"matched,omitempty"`
+	OnceKey  string          `json:"once_per,omitempty"`
+	Step     int             `json:"step,omitempty"`
+	Action   string          `json:"action,omitempty"`
+	To       string          `json:"to,omitempty"`
+	Kind     string          `json:"kind,omitempty"`
+	Text     string          `json:"text,omitempty"`
+	Template map[string]any  `json:"template,omitempty"`
+	Request  *paygee.Request `json:"request,omitempty"`
+	Skipped  string          `json:"skipped,omitempty"`
+	Error    string          `json:"error,omitempty"`
 }
 
 // Simulate is a dry run: for each workflow on the trigger it says whether the event matches
@@ -39,6 +41,9 @@ func Simulate(cfg *config.Config, trigger string, body []byte) ([]SimStep, error
 		return nil, fmt.Errorf("event: %w", err)
 	}
 	e := &Engine{cfg: cfg, now: time.Now}
+	if cfg.Paygee.APIURL != "" {
+		e.paygee = paygee.New(paygee.Config{BaseURL: cfg.Paygee.APIURL})
+	}
 	var out []SimStep
 	for _, w := range cfg.Workflows {
 		if w.On != trigger {
@@ -80,7 +85,22 @@ func (e *Engine) simulateStep(w *workflow.Workflow, i int, data map[string]any) 
 		}
 	}
 	if st.Action != workflow.ActionSendWhatsApp && st.Action != workflow.ActionTask {
-		line.Skipped = "not simulated: " + st.Action
+		return e.simulatePaygee(line, st, data)
+	}
+	if to, err := renderString(st.Args["to"], data); err == nil && strings.EqualFold(strings.TrimSpace(to), ToCustomer) &&
+		lookupString(data, "payload.customer_phone") == "" && lookupString(data, "payload.customer_id") != "" && e.paygee != nil {
+		// The phone would come from Paygee: show the lookup instead of making it.
+		req := e.paygee.DescribeFind(lookupString(data, "payload.customer_id"))
+		line.Request, line.To = &req, "customer (looked up in Paygee)"
+		out, err := e.compose(st.Args, data, false)
+		if err != nil {
+			line.Error = err.Error()
+			return line
+		}
+		line.Kind, line.Text = out.Kind, out.Text
+		if out.Template != nil {
+			line.Template = map[string]any{"name": out.Template.Name, "language": out.Template.Language, "params": out.Template.Params}
+		}
 		return line
 	}
 	rcpt, _, err := e.plan(context.Background(), st, data)
@@ -118,4 +138,36 @@ func cloneData(d map[string]any) map[string]any {
 		c[k] = v
 	}
 	return c
+}
+
+// simulatePaygee shows the request a Paygee step would make. Its result is unknown in a dry
+// run, so later steps see it as empty.
+func (e *Engine) simulatePaygee(line SimStep, st *workflow.Step, data map[string]any) SimStep {
+	if e.paygee == nil {
+		line.Error = st.Action + " needs paygee.api_url"
+		return line
+	}
+	args, err := renderMap(st.Args, data)
+	if err != nil {
+		line.Error = err.Error()
+		return line
+	}
+	var req paygee.Request
+	switch st.Action {
+	case workflow.ActionFindCustomer:
+		req = e.paygee.DescribeFind(str(args["customer_id"]))
+	case workflow.ActionCreateCustomer:
+		req = e.paygee.DescribeCreate(args)
+	case workflow.ActionUpdateCustomer:
+		id := str(args["customer_id"])
+		delete(args, "customer_id")
+		req = e.paygee.DescribeUpdate(id, args)
+	}
+	line.Request = &req
+	if st.ID != "" {
+		if steps, ok := data["steps"].(map[string]any); ok {
+			steps[st.ID] = map[string]any{}
+		}
+	}
+	return line
 }
