@@ -91,7 +91,9 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Engine = eng
-	if err := eng.Start(ctx); err != nil {
+	// The workers outlive ctx: a signal ends serve through Shutdown, which lets running jobs
+	// finish, where a cancelled start context would cut them off.
+	if err := eng.Start(context.WithoutCancel(ctx)); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("error starting workers: %w", err)
 	}
