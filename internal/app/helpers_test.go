@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -65,6 +66,7 @@ type options struct {
 	reminderInterval time.Duration
 	authPause        time.Duration
 	now              func() time.Time
+	logger           *slog.Logger
 }
 
 func startWith(t *testing.T, o options, extra string, env ...string) *harness {
@@ -100,7 +102,7 @@ func startWith(t *testing.T, o options, extra string, env ...string) *harness {
 		t.Fatal(err)
 	}
 	a, err := app.Start(context.Background(), app.Options{Config: cfg, Listener: ln,
-		ReminderInterval: o.reminderInterval, AuthPause: o.authPause, Now: o.now})
+		ReminderInterval: o.reminderInterval, AuthPause: o.authPause, Now: o.now, Logger: o.logger})
 	if err != nil {
 		t.Fatal(err)
 	}
