@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"nudge/internal/app"
@@ -111,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 	streamDone := make(chan struct{})
 	go func() {
 		defer close(streamDone)
-		stream(ctx, o, a.URL, env["DEMO_PAYGEE_TOKEN"])
+		stream(ctx, o, a.URL, env["DEMO_PAYGEE_TOKEN"], ca)
 	}()
 	go reportSends(ctx, o.Out, ca)
 	select {
@@ -164,39 +165,59 @@ func reportSends(ctx context.Context, out io.Writer, ca *sandbox.ChatArchitect) 
 	}
 }
 
-// stream posts simulated Paygee events: loans drifting late, a default, a recovery, a
-// down payment.
-func stream(ctx context.Context, o Options, baseURL, token string) {
+// stream plays the script: loans drifting late day by day, a default and its task, a
+// recovery, a down payment, customers replying (one with STOP), an agent closing a task, a
+// number that is not on WhatsApp and a run that dies to be replayed. With Options.Events
+// unset it goes on with new loans until ctx ends.
+func stream(ctx context.Context, o Options, baseURL, token string, ca *sandbox.ChatArchitect) {
 	client := &http.Client{Timeout: 10 * time.Second}
-	for i, ev := range script() {
-		if o.Events > 0 && i >= o.Events {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(o.Interval):
-		}
-		body, _ := json.Marshal(ev.body)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/hooks/paygee/"+ev.hook, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Nudge-Token", token)
-		resp, err := client.Do(req)
-		if err != nil {
-			if ctx.Err() == nil {
-				fmt.Fprintf(o.Out, "paygee  %-16s error: %v\n", ev.hook, err)
+	n := 0
+	for round := 0; ; round++ {
+		for _, step := range script(round) {
+			if o.Events > 0 && n >= o.Events {
+				return
 			}
-			continue
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(o.Interval):
+			}
+			n++
+			switch {
+			case step.inbound != nil:
+				if err := ca.SendInbound(ctx, *step.inbound); err != nil && ctx.Err() == nil {
+					fmt.Fprintf(o.Out, "inbound error: %v\n", err)
+					continue
+				}
+				fmt.Fprintf(o.Out, "whatsapp ← %s  %q (%s)\n", phone.Mask(step.inbound.From), step.inbound.Text, step.note)
+			case step.setup != nil:
+				step.setup(ca)
+				fmt.Fprintf(o.Out, "sandbox  %s\n", step.note)
+			default:
+				body, _ := json.Marshal(step.body)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/hooks/paygee/"+step.hook, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Nudge-Token", token)
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						fmt.Fprintf(o.Out, "paygee  %-16s error: %v\n", step.hook, err)
+					}
+					continue
+				}
+				resp.Body.Close()
+				fmt.Fprintf(o.Out, "paygee  %-16s %-10s %s → %d\n", step.hook, step.body["state"], step.note, resp.StatusCode)
+			}
 		}
-		resp.Body.Close()
-		fmt.Fprintf(o.Out, "paygee  %-16s %-10s %s → %d\n", ev.hook, ev.body["state"], ev.note, resp.StatusCode)
 	}
 }
 
 type scripted struct {
-	hook string
-	note string
-	body map[string]any
+	hook    string
+	note    string
+	body    map[string]any
+	inbound *sandbox.InboundMessage
+	setup   func(*sandbox.ChatArchitect)
 }
 
 type customer struct {
@@ -204,14 +225,26 @@ type customer struct {
 	balance                            int
 }
 
-var customers = []customer{
+var baseCustomers = []customer{
 	{"L-1042", "C-311", "Amina Otieno", "0712 345 678", "sw", "Peter", 1500},
 	{"L-1043", "C-312", "John Kamau", "0722 111 222", "en", "Grace", 3200},
 	{"L-1044", "C-313", "Faith Wanjiru", "0733 444 555", "en", "Peter", 800},
 	{"L-1045", "C-314", "Brian Mutua", "0711 999 000", "sw", "Grace", 2750},
+	{"L-1046", "C-315", "Esther Njeri", "0745 222 333", "en", "Peter", 1200},
 }
 
-func script() []scripted {
+// customers of a round: the same people with new loans, so that each round sends again.
+func customersOf(round int) []customer {
+	out := make([]customer, len(baseCustomers))
+	for i, c := range baseCustomers {
+		c.loan = fmt.Sprintf("L-%d", 1042+i+100*round)
+		out[i] = c
+	}
+	return out
+}
+
+func script(round int) []scripted {
+	cs := customersOf(round)
 	var out []scripted
 	n := 0
 	loanEvent := func(c customer, state, prev string, extra map[string]any, note string) {
@@ -222,11 +255,22 @@ func script() []scripted {
 			payload[k] = v
 		}
 		out = append(out, scripted{hook: "loan-state", note: note, body: map[string]any{
-			"id": fmt.Sprintf("evt_demo_%d", n), "state": state, "previous_state": prev,
+			"id": fmt.Sprintf("evt_demo_%d_%d", round, n), "state": state, "previous_state": prev,
 			"timestamp": time.Now().UTC().Format(time.RFC3339), "payload": payload}})
 	}
+	reply := func(c customer, text, note string) {
+		out = append(out, scripted{note: note, inbound: &sandbox.InboundMessage{From: digitsKE(c.phone), Name: strings.Fields(c.name)[0], Text: text}})
+	}
+	if round == 0 {
+		out = append(out, scripted{note: "Esther's number is not on WhatsApp", setup: func(ca *sandbox.ChatArchitect) {
+			ca.FailDestination(digitsKE(cs[4].phone), 1002, "Number Does Not Exist On WhatsApp")
+		}})
+	}
 	for day := 3; day <= 6; day++ {
-		for _, c := range customers {
+		for i, c := range cs {
+			if round > 0 && i == 3 {
+				continue // Brian said STOP
+			}
 			// days_late arrives as a string half of the time, as Paygee's own example has it.
 			var dl any = day
 			if day%2 == 0 {
@@ -234,13 +278,34 @@ func script() []scripted {
 			}
 			loanEvent(c, "days_late", "late", map[string]any{"days_late": dl}, fmt.Sprintf("%s %d days late", c.loan, day))
 		}
+		if day == 5 {
+			reply(cs[0], "Nitalipa kesho, asante", "Amina answers her reminder")
+			reply(cs[3], "STOP", "Brian opts out")
+		}
 	}
-	loanEvent(customers[0], "days_late", "late", map[string]any{"days_late": 5}, customers[0].loan+" 5 days late again (once_per)")
-	loanEvent(customers[1], "defaulted", "penalty", nil, customers[1].loan+" defaulted")
-	loanEvent(customers[2], "good", "late", nil, customers[2].loan+" back to good")
+	loanEvent(cs[0], "days_late", "late", map[string]any{"days_late": 5}, cs[0].loan+" 5 days late again (once_per skips it)")
+	loanEvent(cs[1], "defaulted", "penalty", nil, cs[1].loan+" defaulted: a task for Grace")
+	out = append(out, scripted{note: "Grace closes her task", inbound: &sandbox.InboundMessage{From: "254700000002", Name: "Grace", Text: fmt.Sprintf("DONE %d", round*2+1)}})
+	loanEvent(cs[2], "good", "late", nil, cs[2].loan+" back to good")
+	if round == 0 {
+		out = append(out, scripted{note: "ChatArchitect fails the next sends (HTTP 500)", setup: func(ca *sandbox.ChatArchitect) {
+			ca.Faults().Push(sandbox.Fault{Status: 500, Times: 3})
+		}})
+	}
+	loanEvent(cs[3], "defaulted", "penalty", nil, cs[3].loan+" defaulted: a task for Grace")
 	n++
-	out = append(out, scripted{hook: "sales-case-state", note: "SC-77 down payment paid", body: map[string]any{
-		"id": fmt.Sprintf("evt_demo_%d", n), "state": "dp_paid",
-		"payload": map[string]any{"sales_case_id": "SC-77", "customer_name": "Mercy Achieng", "customer_phone": "0700 123 456", "product": "SunKing Home 60"}}})
+	out = append(out, scripted{hook: "sales-case-state", note: "down payment paid", body: map[string]any{
+		"id": fmt.Sprintf("evt_demo_%d_%d", round, n), "state": "dp_paid",
+		"payload": map[string]any{"sales_case_id": fmt.Sprintf("SC-%d", 77+round), "customer_name": "Mercy Achieng",
+			"customer_phone": "0700 123 456", "product": "SunKing Home 60"}}})
 	return out
+}
+
+// digitsKE writes a Kenyan number as ChatArchitect does: E.164 digits without '+'.
+func digitsKE(p string) string {
+	d, err := phone.Normalize(p, "KE")
+	if err != nil {
+		return p
+	}
+	return d
 }
