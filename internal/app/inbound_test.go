@@ -263,3 +263,39 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+const mediaFlow = `
+defaults: {country: KE}
+workflows:
+  - id: photo
+    on: chatarchitect.message
+    if: {message.type: {in: [image, file]}}
+    do:
+      - send_whatsapp: {to: "{{message.from}}", text: "Got your {{message.type}} ({{message.caption | default \"no caption\"}}): {{message.media_url}}"}
+  - id: where
+    on: chatarchitect.message
+    if: {message.type: location, message.latitude: {gt: 0}}
+    do:
+      - send_whatsapp: {to: "{{message.from}}", text: "You are at {{message.latitude}},{{message.longitude}}"}
+`
+
+// Media and location messages reach workflows with their normalised fields.
+func TestInboundMediaAndLocation(t *testing.T) {
+	h := start(t, mediaFlow)
+	ctx := context.Background()
+	if err := h.ca.SendInbound(ctx, sandbox.InboundMessage{From: "254712345678", Type: "image", MediaURL: "https://cdn.example/r.jpg", Caption: "receipt"}); err != nil {
+		t.Fatal(err)
+	}
+	sent := h.waitSent(1)
+	eq(t, "image reply", sent[0].Text, "Got your image (receipt): https://cdn.example/r.jpg")
+	if err := h.ca.SendInbound(ctx, sandbox.InboundMessage{From: "254712345678", Type: "location", Latitude: "1.2921", Longitude: "36.8219"}); err != nil {
+		t.Fatal(err)
+	}
+	sent = h.waitSent(2)
+	eq(t, "location reply", sent[1].Text, "You are at 1.2921,36.8219")
+	if err := h.ca.SendInbound(ctx, sandbox.InboundMessage{From: "254712345678", Type: "file", MediaURL: "https://cdn.example/id.pdf", Filename: "id.pdf"}); err != nil {
+		t.Fatal(err)
+	}
+	sent = h.waitSent(3)
+	eq(t, "file reply", sent[2].Text, "Got your file (no caption): https://cdn.example/id.pdf")
+}
