@@ -48,7 +48,9 @@ func TestLogsHoldNoSecretsOrPhones(t *testing.T) {
 	h.do("POST", "/hooks/paygee/loan-state?token=wrong-"+paygeeToken, []byte(`{}`), nil)
 	h.inbound("254712345678", "Balance")
 	h.waitRuns(4)
-	waitFor(t, "delivery events", func() bool { return len(h.api("GET", "/api/v1/events?trigger=chatarchitect.message_event").Body["events"].([]any)) > 0 })
+	waitFor(t, "delivery events", func() bool {
+		return len(h.api("GET", "/api/v1/events?trigger=chatarchitect.message_event").Body["events"].([]any)) > 0
+	})
 
 	out := buf.String()
 	if !strings.Contains(out, `"run_id"`) || !strings.Contains(out, `"event_id"`) {

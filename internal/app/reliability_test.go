@@ -59,7 +59,7 @@ func TestRetryAndReplayResumeAfterFinishedSteps(t *testing.T) {
 	eq(t, "first run", runs[0]["status"], any("succeeded"))
 
 	h.ca.Reset()
-	h.ca.Faults().Push(sandbox.Fault{Status: 0})  // step 1's send passes
+	h.ca.Faults().Push(sandbox.Fault{Status: 0})   // step 1's send passes
 	h.ca.Faults().Push(sandbox.Fault{Status: 500}) // step 2 fails once
 	h.hook("loan-state", loanEvent("s2", "late", amina()))
 	sent := h.waitSent(2)
