@@ -310,7 +310,7 @@ func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, runIDs []int64) error 
 func (e *Engine) PendingJobs(ctx context.Context) (int64, error) {
 	var n int64
 	err := e.store.DB().QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
+		`SELECT COUNT(*) FROM river_job WHERE kind = 'nudge_run' AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
 	return n, err
 }
 
