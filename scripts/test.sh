@@ -11,6 +11,12 @@ command -v go >/dev/null || { echo "test.sh: Go is not installed (want go 1.26)"
 echo "== go mod download"
 go mod download
 
+# The web UI's browser tests drive Debian's chromium headless; CI runs as root.
+if ! command -v chromium >/dev/null; then
+  echo "== installing chromium (browser tests)"
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
 echo "== go vet"
 go vet ./...
 

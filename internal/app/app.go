@@ -20,6 +20,7 @@ import (
 	"nudge/internal/paygee"
 	"nudge/internal/server"
 	"nudge/internal/store"
+	"nudge/internal/web"
 )
 
 // Options start an App. Only Config is required.
@@ -36,8 +37,6 @@ type Options struct {
 	ReminderInterval time.Duration
 	// AuthPause is how long sending pauses after the provider refuses our credentials (default 30s).
 	AuthPause time.Duration
-	// UI serves the web interface, when there is one.
-	UI http.Handler
 }
 
 // App is a running nudge.
@@ -91,6 +90,12 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Engine = eng
+	// The UI loads the stored workflows into the engine, so it comes before the workers start.
+	ui, err := web.New(ctx, web.Options{Config: cfg, Store: st, Engine: eng, Logger: log, Now: o.Now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	// The workers outlive ctx: a signal ends serve through Shutdown, which lets running jobs
 	// finish, where a cancelled start context would cut them off.
 	if err := eng.Start(context.WithoutCancel(ctx)); err != nil {
@@ -106,7 +111,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		}
 	}
 	a.URL = "http://" + ln.Addr().String()
-	srv := server.New(server.Options{Config: cfg, Engine: eng, Store: st, Metrics: a.Metrics, Logger: log, UI: o.UI})
+	srv := server.New(server.Options{Config: cfg, Engine: eng, Store: st, Metrics: a.Metrics, Logger: log, UI: ui})
 	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() { a.served <- a.http.Serve(ln) }()
 	log.Info("nudge serving", "url", a.URL, "database", redactDSN(cfg.Database), "workflows", len(cfg.Workflows))
