@@ -34,6 +34,8 @@ Usage:
                                          dry run: print what would be sent, as JSON lines
   nudge replay   [--config F] [--status dead] [--workflow W] [--since 24h] [--run ID] [--dry-run]
                                          fresh runs of dead (or failed, …) runs
+  nudge migrate-store --from sqlite:PATH --to postgres://…
+                                         copy a SQLite database's history into an empty PostgreSQL one
   nudge version                          version and build info
 `
 
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return simulate(rest, stdout, stderr)
 	case "replay":
 		return replay(ctx, rest, stdout, stderr)
+	case "migrate-store":
+		return migrateStore(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionString())
 		return nil

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,26 @@ import (
 	"nudge/internal/app"
 	"nudge/internal/config"
 	"nudge/internal/sandbox"
+	"nudge/internal/store/storetest"
 )
+
+// backend is the database the suite runs on now.
+var backend string
+
+// TestMain runs the whole end-to-end suite once per database backend, SQLite then
+// PostgreSQL (NUDGE_TEST_BACKENDS narrows it): every test's nudge starts on a fresh
+// database of that backend.
+func TestMain(m *testing.M) {
+	code := 0
+	for _, b := range storetest.Backends() {
+		backend = b
+		fmt.Printf("=== end-to-end tests on %s\n", b)
+		if c := m.Run(); c != 0 {
+			code = c
+		}
+	}
+	os.Exit(code)
+}
 
 const (
 	adminToken  = "admin-secret"
@@ -87,9 +107,10 @@ func startWith(t *testing.T, o options, extra string, env ...string) *harness {
 	t.Cleanup(func() { pg.Close() })
 	vars := map[string]string{
 		"PAYGEE_URL": pg.URL(),
-		"ADMIN": adminToken, "PAYGEE_TOKEN": paygeeToken, "CA_TOKEN": caToken, "CA_URL": ca.URL(),
-		"DB": "sqlite:" + filepath.Join(t.TempDir(), "nudge.db"), "SIGNING": "", "HSM": "false",
+		"ADMIN":      adminToken, "PAYGEE_TOKEN": paygeeToken, "CA_TOKEN": caToken, "CA_URL": ca.URL(),
+		"DB": storetest.DSN(t, backend), "SIGNING": "", "HSM": "false",
 	}
+	t.Logf("backend %s", backend)
 	for i := 0; i+1 < len(env); i += 2 {
 		vars[env[i]] = env[i+1]
 	}

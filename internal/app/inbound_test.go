@@ -244,6 +244,7 @@ func TestTaskRemindersAndEscalation(t *testing.T) {
 		eq(t, "template", m.TemplateName, "agent_task")
 	}
 	h.inbound("254700000009", "DONE 1")
+	time.Sleep(100 * time.Millisecond) // a reminder claimed just before DONE may still land
 	n := len(h.ca.Sent())
 	time.Sleep(700 * time.Millisecond)
 	eq(t, "no reminder after DONE", len(h.ca.Sent()), n)

@@ -288,8 +288,8 @@ func script(round int) []scripted {
 	out = append(out, scripted{note: "Grace closes her task", inbound: &sandbox.InboundMessage{From: "254700000002", Name: "Grace", Text: fmt.Sprintf("DONE %d", round*2+1)}})
 	loanEvent(cs[2], "good", "late", nil, cs[2].loan+" back to good")
 	if round == 0 {
-		out = append(out, scripted{note: "ChatArchitect fails the next sends (HTTP 500)", setup: func(ca *sandbox.ChatArchitect) {
-			ca.Faults().Push(sandbox.Fault{Status: 500, Times: 3})
+		out = append(out, scripted{note: "ChatArchitect fails every send to Grace for a while (HTTP 500)", setup: func(ca *sandbox.ChatArchitect) {
+			ca.RefuseDestination("254700000002", 500, 2)
 		}})
 	}
 	loanEvent(cs[3], "defaulted", "penalty", nil, cs[3].loan+" defaulted: a task for Grace")

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"golang.org/x/time/rate"
@@ -35,15 +37,15 @@ type Sender interface {
 
 // Options configure an Engine. Zero fields take the defaults named below.
 type Options struct {
-	Config  *config.Config
-	Store   *store.Store
-	Sender  Sender
+	Config *config.Config
+	Store  *store.Store
+	Sender Sender
 	// Paygee answers the paygee.* actions and customer lookups; nil when paygee.api_url is unset.
-	Paygee  *paygee.Client
+	Paygee *paygee.Client
 	// CustomerTTL is how long a customer lookup is cached (default 5 minutes).
 	CustomerTTL time.Duration
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	Metrics     *metrics.Metrics
+	Logger      *slog.Logger
 	// Now is the clock for quiet hours, caps and windows; nil means time.Now.
 	Now func() time.Time
 	// MaxWorkers is how many runs execute at once (default 100).
@@ -128,31 +130,52 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	e.limiter = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
 
-	driver := riversqlite.New(o.Store.DB())
+	// The store hands River a *sql.DB and, for the enqueue in an event's transaction, a
+	// *sql.Tx: riverdatabasesql is River's PostgreSQL driver for database/sql (over pgx).
+	var driver riverdriver.Driver[*sql.Tx]
+	jobTimeout, rescueAfter := 2*time.Minute, time.Duration(0)
+	switch o.Store.Dialect() {
+	case "postgres":
+		driver = riverdatabasesql.New(o.Store.DB())
+		// Jobs of an instance that died are taken over by the leader's rescuer; a job may
+		// not run longer than that, or it would be taken over while still running.
+		rescueAfter = 2 * jobTimeout
+		if r := o.Store.RescueAfter(); r > 0 {
+			rescueAfter, jobTimeout = r, min(jobTimeout, r)
+		}
+	default:
+		driver = riversqlite.New(o.Store.DB())
+	}
 	migrator, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return nil, fmt.Errorf("error preparing queue migrations: %w", err)
 	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	err = o.Store.WithMigrationLock(ctx, func() error {
+		_, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("error migrating queue tables: %w", err)
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{e: e})
 	river.AddWorker(workers, &remindWorker{e: e})
+	river.AddWorker(workers, &matchWorker{e: e})
 	maxWorkers := o.MaxWorkers
 	if maxWorkers <= 0 {
 		maxWorkers = 100
 	}
 	rc := &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
-		Workers:           workers,
-		MaxAttempts:       max(1, o.Config.Retry.MaxAttempts),
-		RetryPolicy:       &e.retry,
-		FetchCooldown:     durOr(o.FetchCooldown, 5*time.Millisecond),
-		FetchPollInterval: durOr(o.FetchPollInterval, 50*time.Millisecond),
-		JobTimeout:        2 * time.Minute,
-		PeriodicJobs:      []*river.PeriodicJob{remindJob(durOr(o.ReminderInterval, 30*time.Second))},
-		Logger:            slog.New(slog.DiscardHandler),
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		Workers:              workers,
+		MaxAttempts:          max(1, o.Config.Retry.MaxAttempts),
+		RetryPolicy:          &e.retry,
+		FetchCooldown:        durOr(o.FetchCooldown, 5*time.Millisecond),
+		FetchPollInterval:    durOr(o.FetchPollInterval, 50*time.Millisecond),
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: rescueAfter, // 0 on SQLite: River's default; Start hands jobs back there
+		PeriodicJobs:         []*river.PeriodicJob{remindJob(durOr(o.ReminderInterval, 30*time.Second))},
+		Logger:               slog.New(slog.DiscardHandler),
 	}
 	e.river, err = river.NewClient(driver, rc)
 	if err != nil {
@@ -276,7 +299,13 @@ func (e *Engine) Ingest(ctx context.Context, ev store.NewEvent, data map[string]
 	for _, err := range errs {
 		e.log.Warn("condition error", "trigger", ev.Trigger, "err", err)
 	}
-	res, err := e.store.Ingest(ctx, ev, runs, e.enqueue)
+	enqueue := e.enqueue
+	if e.matchLater(ev.Trigger, data) {
+		// The delivery event came before nudge recorded the message it is about: workflows
+		// that look at event.workflow or event.to are matched a moment later.
+		runs, enqueue = nil, e.enqueueMatch
+	}
+	res, err := e.store.Ingest(ctx, ev, runs, enqueue)
 	if err != nil {
 		return res, err
 	}
@@ -297,7 +326,10 @@ func (e *Engine) Replay(ctx context.Context, runID int64) (store.Run, error) {
 	return e.store.Replay(ctx, runID, e.enqueue)
 }
 
-func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, runIDs []int64) error {
+func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, _ int64, runIDs []int64) error {
+	if len(runIDs) == 0 {
+		return nil
+	}
 	params := make([]river.InsertManyParams, len(runIDs))
 	for i, id := range runIDs {
 		params[i] = river.InsertManyParams{Args: RunArgs{RunID: id}}

@@ -61,6 +61,12 @@ func (e *Engine) remind(ctx context.Context, t store.Task) (bool, error) {
 	if t.EscalateTo != "" && t.EscalateAfter > 0 && n > t.EscalateAfter {
 		to = t.EscalateTo
 	}
+	// Claim the reminder before sending: a task closed since it was listed, or a reminder
+	// another sweep took, sends nothing.
+	claimed, err := e.store.ClaimReminder(ctx, t.Number, n, e.now().Add(t.RemindAfter))
+	if err != nil || !claimed {
+		return false, err
+	}
 	var content taskContent
 	json.Unmarshal(t.Content, &content)
 	contact, err := e.store.Contact(ctx, to)
@@ -81,15 +87,15 @@ func (e *Engine) remind(ctx context.Context, t store.Task) (bool, error) {
 		msg.Template = content.Template
 		row.Kind, row.Template, row.Params = "template", content.Template.Name, content.Template.Params
 	default:
-		// Nothing can be sent now; try again at the next interval rather than spin.
-		return false, e.store.TaskReminded(ctx, t.Number, n, e.now().Add(t.RemindAfter))
+		// Nothing can be sent now (window closed, no template); the next reminder may.
+		return false, nil
 	}
 	m, err := e.store.PrepareMessage(ctx, row)
 	if err != nil {
 		return false, err
 	}
 	if m.ProviderID == "" {
-		if err := e.limiter.Wait(ctx); err != nil {
+		if err := e.waitSendToken(ctx); err != nil {
 			return false, err
 		}
 		if err := e.pace(ctx, to); err != nil {
@@ -100,15 +106,12 @@ func (e *Engine) remind(ctx context.Context, t store.Task) (bool, error) {
 			class, _ := classify(err)
 			if class != Permanent {
 				e.store.MessageFailed(ctx, m.ID, err.Error(), false)
-				return false, err // due again at the next sweep
+				return false, err // the next reminder comes at its time
 			}
 			e.store.MessageFailed(ctx, m.ID, err.Error(), true)
 		} else if err := e.store.MessageSubmitted(ctx, m.ID, res.MessageID); err != nil {
 			return false, err
 		}
-	}
-	if err := e.store.TaskReminded(ctx, t.Number, n, e.now().Add(t.RemindAfter)); err != nil {
-		return false, err
 	}
 	e.log.Info("task reminder sent", "task", t.Number, "reminder", n, "to", phone.Mask(to))
 	return true, nil

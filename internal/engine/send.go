@@ -284,7 +284,7 @@ func (e *Engine) send(ctx context.Context, run store.Run, idx int, st *workflow.
 	if e.sender == nil {
 		return nil, permanent(fmt.Errorf("no ChatArchitect client configured"))
 	}
-	if err := e.limiter.Wait(ctx); err != nil {
+	if err := e.waitSendToken(ctx); err != nil {
 		return nil, err
 	}
 	if err := e.pace(ctx, rcpt.Phone); err != nil {
@@ -371,4 +371,17 @@ func (e *Engine) describeTask(ctx context.Context, number int64, wf string, rcpt
 		d.EscalateTo = esc.Phone
 	}
 	return e.store.SetTaskDetails(ctx, number, d)
+}
+
+// sendRateBucket names the database's token bucket for outbound sends.
+const sendRateBucket = "chatarchitect.send"
+
+// waitSendToken waits until a send may go out at the configured rate. On PostgreSQL the
+// rate is shared by every instance through a token bucket in the database; on SQLite one
+// process owns the file, so the in-process limiter is already global.
+func (e *Engine) waitSendToken(ctx context.Context) error {
+	if e.store.Dialect() != "postgres" {
+		return e.limiter.Wait(ctx)
+	}
+	return e.store.WaitToken(ctx, sendRateBucket, float64(e.limiter.Limit()), e.limiter.Burst())
 }

@@ -97,6 +97,7 @@ type ChatArchitect struct {
 	requests  int
 	hooks     caHooks
 	failures  map[string][]caFailure
+	refusals  map[string][]int // destination → HTTP statuses for its next sends
 	changed   chan struct{} // closed and replaced whenever sent changes
 }
 
@@ -139,6 +140,7 @@ func StartChatArchitect(opts ChatArchitectOptions) (*ChatArchitect, error) {
 		started:   time.Now(),
 		templates: templates,
 		failures:  map[string][]caFailure{},
+		refusals:  map[string][]int{},
 		changed:   make(chan struct{}),
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
@@ -218,6 +220,7 @@ func (f *ChatArchitect) Reset() {
 	f.sent = nil
 	f.requests = 0
 	f.failures = map[string][]caFailure{}
+	f.refusals = map[string][]int{}
 	f.notifyLocked()
 }
 
@@ -244,6 +247,17 @@ func (f *ChatArchitect) FailDestination(destination string, code int, reason str
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failures[d] = append(f.failures[d], caFailure{code: code, reason: reason})
+}
+
+// RefuseDestination makes the next n sends to destination fail with an HTTP status (a
+// Fault that, unlike Faults, hits one recipient only, whatever else is sent meanwhile).
+func (f *ChatArchitect) RefuseDestination(destination string, status, n int) {
+	d := strings.TrimPrefix(destination, "+")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := 0; i < n; i++ {
+		f.refusals[d] = append(f.refusals[d], status)
+	}
 }
 
 // AddTemplate adds t, or replaces the template with its ID. An empty ID is generated and an
@@ -336,6 +350,16 @@ func (f *ChatArchitect) handleSend(w http.ResponseWriter, raw []byte, body map[s
 	dest, ok := body["destination"].(string)
 	if !ok || !caDigitsRE.MatchString(dest) {
 		caError(w, http.StatusBadRequest, "Invalid destination")
+		return
+	}
+	f.mu.Lock()
+	var refuse int
+	if q := f.refusals[dest]; len(q) > 0 {
+		refuse, f.refusals[dest] = q[0], q[1:]
+	}
+	f.mu.Unlock()
+	if refuse != 0 {
+		caError(w, refuse, http.StatusText(refuse))
 		return
 	}
 	m := SentMessage{Destination: dest, Body: raw}

@@ -43,13 +43,30 @@ type IngestResult struct {
 	Effects   EffectResult
 }
 
-// Enqueue schedules the given runs inside the ingest transaction.
-type Enqueue func(ctx context.Context, tx *sql.Tx, runIDs []int64) error
+// Enqueue schedules work inside the transaction that stores it: the runs given, and
+// whatever else the caller keeps for the event. Ingest calls it for every new event, with
+// or without runs.
+type Enqueue func(ctx context.Context, tx *sql.Tx, eventID int64, runIDs []int64) error
+
+// errRaced is an event insert that lost to another instance storing the same external id.
+var errRaced = errors.New("event stored concurrently")
 
 // Ingest stores an event and its runs, and enqueues the runs to execute, in one
 // transaction: when it returns nil, the event and its work are durable. A repeated
-// external id is stored as a duplicate and gets no runs.
+// external id is stored as a duplicate and gets no runs, also when two instances receive
+// it at the same moment: the one whose insert loses to the other's starts again, and then
+// finds the original.
 func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqueue Enqueue) (IngestResult, error) {
+	for try := 0; ; try++ {
+		res, err := s.ingest(ctx, ev, runs, enqueue)
+		if errors.Is(err, errRaced) && try < 3 {
+			continue
+		}
+		return res, err
+	}
+}
+
+func (s *Store) ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqueue Enqueue) (IngestResult, error) {
 	var res IngestResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res = IngestResult{}
@@ -71,6 +88,9 @@ func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqu
 		id, err := s.insertID(ctx, tx, `INSERT INTO events (trigger, external_id, state, body, received_at)
 			VALUES (?, ?, ?, ?, ?)`, ev.Trigger, ev.ExternalID, ev.State, string(ev.Body), now)
 		if err != nil {
+			if ev.ExternalID != "" && isUniqueViolation(err) {
+				return fmt.Errorf("%w: %w", errRaced, err)
+			}
 			return fmt.Errorf("error storing event: %w", err)
 		}
 		res.EventID = id
@@ -90,8 +110,8 @@ func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqu
 				toRun = append(toRun, run.ID)
 			}
 		}
-		if len(toRun) > 0 && enqueue != nil {
-			if err := enqueue(ctx, tx, toRun); err != nil {
+		if enqueue != nil {
+			if err := enqueue(ctx, tx, id, toRun); err != nil {
 				return fmt.Errorf("error enqueueing runs: %w", err)
 			}
 		}

@@ -165,9 +165,42 @@ func (s *Store) Replay(ctx context.Context, runID int64, enqueue Enqueue) (Run, 
 		if err != nil {
 			return fmt.Errorf("error copying finished steps: %w", err)
 		}
-		return enqueue(ctx, tx, []int64{run.ID})
+		return enqueue(ctx, tx, orig.EventID, []int64{run.ID})
 	})
 	return run, err
+}
+
+// AddRuns stores and enqueues runs for an event whose workflows were matched after it was
+// stored (a delivery event that came before its message was known). A workflow that already
+// has a run on the event gets no second one.
+func (s *Store) AddRuns(ctx context.Context, eventID int64, runs []PlannedRun, enqueue Enqueue) ([]Run, error) {
+	var out []Run
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		var toRun []int64
+		for _, p := range runs {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM runs WHERE event_id = ? AND workflow = ?`), eventID, p.Workflow).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			run, err := s.insertRun(ctx, tx, eventID, p.Workflow, p.OnceKey, 0)
+			if err != nil {
+				return err
+			}
+			out = append(out, run)
+			if run.Status == RunQueued {
+				toRun = append(toRun, run.ID)
+			}
+		}
+		if len(toRun) == 0 {
+			return nil
+		}
+		return enqueue(ctx, tx, eventID, toRun)
+	})
+	return out, err
 }
 
 // ReplayFilter selects runs for a bulk replay.

@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -16,7 +17,10 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"               // registers the pure-Go "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrNotFound is returned when a row asked for by key does not exist.
@@ -27,22 +31,67 @@ var migrationsFS embed.FS
 
 // Store is the database. All methods are safe for concurrent use.
 type Store struct {
-	db      *sql.DB
-	dialect string
-	now     func() time.Time
+	db          *sql.DB
+	dialect     string
+	now         func() time.Time
+	rescueAfter time.Duration
 }
 
-// Open opens (creating if needed) the database named by dsn ("sqlite:path") and applies
-// every migration that has not run yet.
+// Open opens (creating if needed) the database named by dsn ("sqlite:path" or
+// "postgres://…") and applies every migration that has not run yet.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("postgres databases are not supported yet; use sqlite:PATH")
+		return openPostgres(ctx, dsn)
 	default:
-		return nil, fmt.Errorf("unknown database %q: want sqlite:PATH", dsn)
+		return nil, fmt.Errorf("unknown database %q: want sqlite:PATH or postgres://…", dsn)
 	}
+}
+
+// PostgresMaxConnsDefault is how many connections one instance opens to PostgreSQL at
+// most, unless the URL's max_conns parameter says otherwise.
+const PostgresMaxConnsDefault = 20
+
+// openPostgres opens PostgreSQL through database/sql (pgx's stdlib driver), so that the
+// store's SQL and the *sql.Tx it shares with the job queue are one code path for both
+// dialects. Two parameters of the URL are nudge's own and are not sent to the server:
+// max_conns (the pool size) and rescue_after (see RescueAfter).
+func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("error parsing database URL: %w", err)
+	}
+	q := u.Query()
+	maxConns := PostgresMaxConnsDefault
+	if v := q.Get("max_conns"); v != "" {
+		if maxConns, err = strconv.Atoi(v); err != nil || maxConns < 1 {
+			return nil, fmt.Errorf("database URL: max_conns %q: want a positive number", v)
+		}
+	}
+	var rescue time.Duration
+	if v := q.Get("rescue_after"); v != "" {
+		if rescue, err = time.ParseDuration(v); err != nil || rescue <= 0 {
+			return nil, fmt.Errorf("database URL: rescue_after %q: want a positive duration", v)
+		}
+	}
+	q.Del("max_conns")
+	q.Del("rescue_after")
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("error opening postgres %s: %w", u.Redacted(), err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{db: db, dialect: "postgres", now: time.Now, rescueAfter: rescue}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 func openSQLite(ctx context.Context, file string) (*Store, error) {
@@ -74,8 +123,13 @@ func openSQLite(ctx context.Context, file string) (*Store, error) {
 // commit in one transaction.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Dialect is "sqlite" (or, later, "postgres").
+// Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
+
+// RescueAfter is how long a job that an instance was running when it died stays running
+// before another instance takes it over (the postgres URL's rescue_after); 0 means the
+// job queue's default.
+func (s *Store) RescueAfter() time.Duration { return s.rescueAfter }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
@@ -95,45 +149,87 @@ func (s *Store) Now() time.Time { return s.now() }
 func (s *Store) nowMS() int64 { return s.now().UnixMilli() }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS nudge_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("error creating migrations table: %w", err)
-	}
 	dir := path.Join("migrations", s.dialect)
 	entries, err := fs.ReadDir(migrationsFS, dir)
 	if err != nil {
 		return fmt.Errorf("error reading migrations: %w", err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	for _, e := range entries {
-		name := e.Name()
-		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with a number", name)
+	// All migrations in one transaction, under the migration lock: instances that start
+	// together on one PostgreSQL database apply each migration once, and a failed one
+	// leaves nothing half done.
+	return s.migrationTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS nudge_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("error creating migrations table: %w", err)
 		}
-		var n int
-		if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM nudge_migrations WHERE version = ?`), version).Scan(&n); err != nil {
-			return fmt.Errorf("error reading migration state: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := fs.ReadFile(migrationsFS, path.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		for _, e := range entries {
+			name := e.Name()
+			version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: name must start with a number", name)
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM nudge_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+				return fmt.Errorf("error reading migration state: %w", err)
+			}
+			if n > 0 {
+				continue
+			}
+			body, err := fs.ReadFile(migrationsFS, path.Join(dir, name))
+			if err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO nudge_migrations (version, name, applied_at) VALUES (?, ?, ?)`), version, name, s.nowMS())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("error applying migration %s: %w", name, err)
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("error applying migration %s: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO nudge_migrations (version, name, applied_at) VALUES (?, ?, ?)`), version, name, s.nowMS()); err != nil {
+				return fmt.Errorf("error recording migration %s: %w", name, err)
+			}
 		}
+		return nil
+	})
+}
+
+// migrationLock is the PostgreSQL advisory lock key that serializes schema changes.
+const migrationLock = 7_146_218_953
+
+// migrationTx runs fn in a transaction that holds the migration lock on PostgreSQL (as a
+// transaction lock, released at commit). On SQLite the transaction itself is the lock.
+func (s *Store) migrationTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == "postgres" {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+				return fmt.Errorf("error taking the migration lock: %w", err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// WithMigrationLock runs fn while this instance holds the migration lock, so that instances
+// starting together on one PostgreSQL database do not migrate the same tables at once (the
+// job queue's migrations run in several transactions of their own). On SQLite, which one
+// process owns, it just runs fn.
+func (s *Store) WithMigrationLock(ctx context.Context, fn func() error) error {
+	if s.dialect != "postgres" {
+		return fn()
 	}
-	return nil
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
+		return fmt.Errorf("error taking the migration lock: %w", err)
+	}
+	ferr := fn()
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock)); err != nil {
+		// A lock left on the connection would block every later start: drop the connection.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		return errors.Join(ferr, fmt.Errorf("error releasing the migration lock: %w", err))
+	}
+	return ferr
 }
 
 // Tx runs fn in a transaction, committing when it returns nil.
@@ -172,6 +268,19 @@ type queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// isUniqueViolation reports whether err is a unique constraint's refusal, in either dialect.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505" // unique_violation
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		return sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
 }
 
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

@@ -3,16 +3,50 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
 	"nudge/internal/store"
+	"nudge/internal/store/storetest"
 )
 
+// backend is the database the suite runs on now.
+var backend string
+
+// TestMain runs every test of the package once per backend, SQLite then PostgreSQL: the
+// store's behaviour is one specification that both dialects pass (a conformance suite, as
+// River's drivers have). A test opens its store with open(t).
+func TestMain(m *testing.M) {
+	code := 0
+	for _, b := range storetest.Backends() {
+		backend = b
+		fmt.Printf("=== store tests on %s\n", b)
+		if c := m.Run(); c != 0 {
+			code = c
+		}
+	}
+	os.Exit(code)
+}
+
+// dsn is a new, empty database of the current backend.
+func dsn(t *testing.T) string {
+	t.Helper()
+	d := storetest.DSN(t, backend)
+	t.Logf("backend %s", backend)
+	return d
+}
+
+// open returns a store on a new database of the current backend.
 func open(t *testing.T) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
+	return openDSN(t, dsn(t))
+}
+
+func openDSN(t *testing.T, dsn string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +63,7 @@ func TestOpenRefusesUnknownDatabases(t *testing.T) {
 }
 
 func TestMigrationsRunOnce(t *testing.T) {
-	path := "sqlite:" + filepath.Join(t.TempDir(), "t.db")
+	path := dsn(t)
 	for i := 0; i < 2; i++ {
 		s, err := store.Open(context.Background(), path)
 		if err != nil {
@@ -43,7 +77,7 @@ func TestIngestDuplicatesAndOnceKeys(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
 	var enqueued []int64
-	enqueue := func(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	enqueue := func(ctx context.Context, tx *sql.Tx, _ int64, ids []int64) error {
 		enqueued = append(enqueued, ids...)
 		return nil
 	}
@@ -88,7 +122,7 @@ func TestIngestRollsBackWhenEnqueueFails(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
 	_, err := s.Ingest(ctx, store.NewEvent{Trigger: "t", State: "x", Body: []byte(`{}`)}, []store.PlannedRun{{Workflow: "a"}},
-		func(context.Context, *sql.Tx, []int64) error { return sql.ErrConnDone })
+		func(context.Context, *sql.Tx, int64, []int64) error { return sql.ErrConnDone })
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -119,14 +119,17 @@ func (s *Store) DueTasks(ctx context.Context, now time.Time, limit int) ([]Task,
 	return out, rows.Err()
 }
 
-// TaskReminded records reminder number n of a task and when the next one is due.
-func (s *Store) TaskReminded(ctx context.Context, number int64, n int, next time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE tasks SET reminders = ?, next_remind_at = ? WHERE number = ? AND reminders < ?`),
-		n, next.UnixMilli(), number, n)
+// ClaimReminder takes reminder number n of an open task and sets when the next one is
+// due. It reports false when the task was closed or the reminder already taken (by another
+// sweep or instance): then the caller sends nothing.
+func (s *Store) ClaimReminder(ctx context.Context, number int64, n int, next time.Time) (bool, error) {
+	r, err := s.db.ExecContext(ctx, s.q(`UPDATE tasks SET reminders = ?, next_remind_at = ?
+		WHERE number = ? AND status = ? AND reminders = ?`), n, next.UnixMilli(), number, TaskOpen, n-1)
 	if err != nil {
-		return fmt.Errorf("error recording reminder of task %d: %w", number, err)
+		return false, fmt.Errorf("error claiming reminder of task %d: %w", number, err)
 	}
-	return nil
+	k, _ := r.RowsAffected()
+	return k == 1, nil
 }
 
 // Task returns one task.

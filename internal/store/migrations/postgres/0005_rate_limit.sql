@@ -1,0 +1,6 @@
+-- Token buckets shared by every instance: the send rate is global, not per process.
+CREATE TABLE rate_limits (
+    name       TEXT             PRIMARY KEY,
+    tokens     DOUBLE PRECISION NOT NULL,
+    updated_at BIGINT           NOT NULL
+);
