@@ -75,8 +75,13 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	})
 	sender := o.Sender
 	if sender == nil {
+		// Up to MaxWorkers sends run at once: keep that many connections alive instead of
+		// net/http's default of 2 per host.
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = 100
 		sender = chatarchitect.New(chatarchitect.Config{
 			BaseURL: cfg.ChatArchitect.APIURL, AppID: cfg.ChatArchitect.AppID, AppSecret: cfg.ChatArchitect.AppSecret,
+			HTTPClient: &http.Client{Timeout: chatarchitect.DefaultTimeout, Transport: transport},
 		})
 	}
 	var pg *paygee.Client

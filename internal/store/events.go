@@ -57,8 +57,16 @@ var errRaced = errors.New("event stored concurrently")
 // it at the same moment: the one whose insert loses to the other's starts again, and then
 // finds the original.
 func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqueue Enqueue) (IngestResult, error) {
+	if s.batcher != nil {
+		return s.batcher.ingest(ctx, ev, runs, enqueue)
+	}
 	for try := 0; ; try++ {
-		res, err := s.ingest(ctx, ev, runs, enqueue)
+		var res IngestResult
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			res, err = s.ingestTx(ctx, tx, ev, runs, enqueue)
+			return err
+		})
 		if errors.Is(err, errRaced) && try < 3 {
 			continue
 		}
@@ -66,58 +74,57 @@ func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqu
 	}
 }
 
-func (s *Store) ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqueue Enqueue) (IngestResult, error) {
+// ingestTx stores one event, its effects and its runs, and enqueues the runs, in tx.
+func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, ev NewEvent, runs []PlannedRun, enqueue Enqueue) (IngestResult, error) {
 	var res IngestResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = IngestResult{}
-		now := s.nowMS()
-		if ev.ExternalID != "" {
-			var orig int64
-			err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM events
-				WHERE trigger = ? AND external_id = ? AND duplicate_of IS NULL`), ev.Trigger, ev.ExternalID).Scan(&orig)
-			switch {
-			case err == nil:
-				res.EventID, res.Duplicate = orig, true
-				_, err = tx.ExecContext(ctx, s.q(`INSERT INTO events (trigger, external_id, state, body, duplicate_of, received_at)
-					VALUES (?, ?, ?, ?, ?, ?)`), ev.Trigger, ev.ExternalID, ev.State, string(ev.Body), orig, now)
-				return err
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
+	now := s.nowMS()
+	if ev.ExternalID != "" {
+		var orig int64
+		// external_id <> '' lets the planner use the partial unique index (it cannot prove
+		// that a bound parameter is not ''); without it this is a scan of every event.
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM events
+			WHERE trigger = ? AND external_id = ? AND external_id <> '' AND duplicate_of IS NULL`), ev.Trigger, ev.ExternalID).Scan(&orig)
+		switch {
+		case err == nil:
+			res.EventID, res.Duplicate = orig, true
+			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO events (trigger, external_id, state, body, duplicate_of, received_at)
+				VALUES (?, ?, ?, ?, ?, ?)`), ev.Trigger, ev.ExternalID, ev.State, string(ev.Body), orig, now)
+			return res, err
+		case !errors.Is(err, sql.ErrNoRows):
+			return res, err
 		}
-		id, err := s.insertID(ctx, tx, `INSERT INTO events (trigger, external_id, state, body, received_at)
-			VALUES (?, ?, ?, ?, ?)`, ev.Trigger, ev.ExternalID, ev.State, string(ev.Body), now)
+	}
+	id, err := s.insertID(ctx, tx, `INSERT INTO events (trigger, external_id, state, body, received_at)
+		VALUES (?, ?, ?, ?, ?)`, ev.Trigger, ev.ExternalID, ev.State, string(ev.Body), now)
+	if err != nil {
+		if ev.ExternalID != "" && isUniqueViolation(err) {
+			return res, fmt.Errorf("%w: %w", errRaced, err)
+		}
+		return res, fmt.Errorf("error storing event: %w", err)
+	}
+	res.EventID = id
+	if ev.Effects != nil {
+		if res.Effects, err = s.applyEffects(ctx, tx, ev.Effects); err != nil {
+			return res, err
+		}
+	}
+	var toRun []int64
+	for _, p := range runs {
+		run, err := s.insertRun(ctx, tx, id, p.Workflow, p.OnceKey, 0)
 		if err != nil {
-			if ev.ExternalID != "" && isUniqueViolation(err) {
-				return fmt.Errorf("%w: %w", errRaced, err)
-			}
-			return fmt.Errorf("error storing event: %w", err)
+			return res, err
 		}
-		res.EventID = id
-		if ev.Effects != nil {
-			if res.Effects, err = s.applyEffects(ctx, tx, ev.Effects); err != nil {
-				return err
-			}
+		res.Runs = append(res.Runs, run)
+		if run.Status == RunQueued {
+			toRun = append(toRun, run.ID)
 		}
-		var toRun []int64
-		for _, p := range runs {
-			run, err := s.insertRun(ctx, tx, id, p.Workflow, p.OnceKey, 0)
-			if err != nil {
-				return err
-			}
-			res.Runs = append(res.Runs, run)
-			if run.Status == RunQueued {
-				toRun = append(toRun, run.ID)
-			}
+	}
+	if enqueue != nil {
+		if err := enqueue(ctx, tx, id, toRun); err != nil {
+			return res, fmt.Errorf("error enqueueing runs: %w", err)
 		}
-		if enqueue != nil {
-			if err := enqueue(ctx, tx, id, toRun); err != nil {
-				return fmt.Errorf("error enqueueing runs: %w", err)
-			}
-		}
-		return nil
-	})
-	return res, err
+	}
+	return res, nil
 }
 
 // insertRun stores a queued run, or a skipped one when its once_per key was taken.

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,6 +36,8 @@ type Store struct {
 	dialect     string
 	now         func() time.Time
 	rescueAfter time.Duration
+	batcher     *batcher // SQLite's group commit of concurrent ingests; nil on PostgreSQL
+	closeOnce   sync.Once
 }
 
 // Open opens (creating if needed) the database named by dsn ("sqlite:path" or
@@ -103,10 +106,7 @@ func openSQLite(ctx context.Context, file string) (*Store, error) {
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(on)"} {
 		q.Add("_pragma", p)
 	}
-	db, err := sql.Open("sqlite", "file:"+file+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("error opening sqlite %s: %w", file, err)
-	}
+	db := sql.OpenDB(stmtCacheConnector{dsn: "file:" + file + "?" + q.Encode(), drv: &sqlite.Driver{}})
 	// SQLite has one writer; River's SQLite driver asks for a single connection too.
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
@@ -116,6 +116,7 @@ func openSQLite(ctx context.Context, file string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.batcher = newBatcher(s)
 	return s, nil
 }
 
@@ -132,7 +133,14 @@ func (s *Store) Dialect() string { return s.dialect }
 func (s *Store) RescueAfter() time.Duration { return s.rescueAfter }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.batcher != nil {
+			s.batcher.close()
+		}
+	})
+	return s.db.Close()
+}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
