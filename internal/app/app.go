@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,14 +82,14 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		transport.MaxIdleConnsPerHost = 100
 		sender = chatarchitect.New(chatarchitect.Config{
 			BaseURL: cfg.ChatArchitect.APIURL, AppID: cfg.ChatArchitect.AppID, AppSecret: cfg.ChatArchitect.AppSecret,
-			HTTPClient: &http.Client{Timeout: chatarchitect.DefaultTimeout, Transport: transport},
+			HTTPClient: &http.Client{Timeout: cmp.Or(cfg.ChatArchitect.Timeout, chatarchitect.DefaultTimeout), Transport: transport},
 		})
 	}
 	var pg *paygee.Client
 	if cfg.Paygee.APIURL != "" {
 		pg = paygee.New(paygee.Config{BaseURL: cfg.Paygee.APIURL, APIKey: cfg.Paygee.APIKey})
 	}
-	eng, err = engine.New(ctx, engine.Options{Config: cfg, Store: st, Sender: sender, Paygee: pg, Metrics: a.Metrics, Logger: log, Now: o.Now,
+	eng, err = engine.New(ctx, engine.Options{Config: cfg, Store: st, Sender: sender, Paygee: pg, CustomerTTL: cfg.Paygee.CustomerTTL, Metrics: a.Metrics, Logger: log, Now: o.Now,
 		ReminderInterval: o.ReminderInterval, AuthPause: o.AuthPause})
 	if err != nil {
 		st.Close()

@@ -64,6 +64,7 @@ chatarchitect:
   webhook_token: ${CA_TOKEN}
   rate: 1000
   hsm_text_matching: @HSM@
+  timeout: @TIMEOUT@
 `
 
 type harness struct {
@@ -108,13 +109,13 @@ func startWith(t *testing.T, o options, extra string, env ...string) *harness {
 	vars := map[string]string{
 		"PAYGEE_URL": pg.URL(),
 		"ADMIN":      adminToken, "PAYGEE_TOKEN": paygeeToken, "CA_TOKEN": caToken, "CA_URL": ca.URL(),
-		"DB": storetest.DSN(t, backend), "SIGNING": "", "HSM": "false",
+		"DB": storetest.DSN(t, backend), "SIGNING": "", "HSM": "false", "TIMEOUT": "30s",
 	}
 	t.Logf("backend %s", backend)
 	for i := 0; i+1 < len(env); i += 2 {
 		vars[env[i]] = env[i+1]
 	}
-	cfg, err := config.Parse("test.yaml", []byte(strings.ReplaceAll(header, "@HSM@", vars["HSM"])+extra), func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	cfg, err := config.Parse("test.yaml", []byte(strings.NewReplacer("@HSM@", vars["HSM"], "@TIMEOUT@", vars["TIMEOUT"]).Replace(header)+extra), func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

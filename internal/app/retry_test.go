@@ -27,9 +27,10 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		{Status: 503},
 		{Status: 429, RetryAfter: time.Second},
 		{Drop: true},
+		{Delay: 2 * time.Second}, // slower than chatarchitect.timeout
 	} {
-		t.Run(fmt.Sprintf("status %d drop %v", f.Status, f.Drop), func(t *testing.T) {
-			h := start(t, oneReminder)
+		t.Run(fmt.Sprintf("status %d drop %v delay %v", f.Status, f.Drop, f.Delay), func(t *testing.T) {
+			h := start(t, oneReminder, "TIMEOUT", "300ms")
 			h.ca.Faults().Push(f)
 			start := time.Now()
 			h.hook("loan-state", loanEvent("t1", "late", amina()))

@@ -18,15 +18,17 @@ import (
 
 // Defaults of settings the file leaves out.
 const (
-	DefaultPath              = "nudge.yaml"
-	DefaultListen            = "127.0.0.1:8080"
-	DefaultDatabase          = "sqlite:nudge.db"
-	DefaultTimezone          = "UTC"
-	DefaultMaxAttempts       = 8
-	DefaultBaseDelay         = 2 * time.Second
-	DefaultMaxDelay          = time.Hour
-	DefaultChatArchitectURL  = "https://api.chatarchitect.com"
-	DefaultChatArchitectRate = 20.0
+	DefaultPath                 = "nudge.yaml"
+	DefaultListen               = "127.0.0.1:8080"
+	DefaultDatabase             = "sqlite:nudge.db"
+	DefaultTimezone             = "UTC"
+	DefaultMaxAttempts          = 8
+	DefaultBaseDelay            = 2 * time.Second
+	DefaultMaxDelay             = time.Hour
+	DefaultChatArchitectURL     = "https://api.chatarchitect.com"
+	DefaultChatArchitectRate    = 20.0
+	DefaultChatArchitectTimeout = 30 * time.Second
+	DefaultCustomerTTL          = 5 * time.Minute
 )
 
 // DefaultOptOutWords and DefaultOptInWords are the inbound words that opt a contact out of and
@@ -86,6 +88,7 @@ type Paygee struct {
 	SigningSecret string // optional; enables X-Paygee-Signature checks
 	APIURL        string
 	APIKey        string
+	CustomerTTL   time.Duration // how long a customer lookup is cached; default 5m
 }
 
 // ChatArchitect is the connection to the WhatsApp provider.
@@ -96,6 +99,7 @@ type ChatArchitect struct {
 	WebhookToken    string
 	Rate            float64 // messages per second, all instances together; default 20
 	HSMTextMatching bool
+	Timeout         time.Duration // per API call; default 30s
 }
 
 // Default returns a config with every default filled in and no workflows.
@@ -114,9 +118,11 @@ func Default() *Config {
 			BaseDelay:   DefaultBaseDelay,
 			MaxDelay:    DefaultMaxDelay,
 		},
+		Paygee: Paygee{CustomerTTL: DefaultCustomerTTL},
 		ChatArchitect: ChatArchitect{
-			APIURL: DefaultChatArchitectURL,
-			Rate:   DefaultChatArchitectRate,
+			APIURL:  DefaultChatArchitectURL,
+			Rate:    DefaultChatArchitectRate,
+			Timeout: DefaultChatArchitectTimeout,
 		},
 	}
 }

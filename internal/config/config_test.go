@@ -49,10 +49,10 @@ func TestLoadExample(t *testing.T) {
 		},
 		Retry:  Retry{MaxAttempts: 8, BaseDelay: 2 * time.Second, MaxDelay: time.Hour},
 		Agents: []Agent{{Name: "Peter", Phone: "254700000001"}, {Name: "Grace", Phone: "254700000002"}},
-		Paygee: Paygee{WebhookToken: "pg-hook", APIURL: "https://paygee.example/api/v1", APIKey: "pg-key"},
+		Paygee: Paygee{WebhookToken: "pg-hook", APIURL: "https://paygee.example/api/v1", APIKey: "pg-key", CustomerTTL: DefaultCustomerTTL},
 		ChatArchitect: ChatArchitect{
 			APIURL: "https://api.chatarchitect.com", AppID: "app-1", AppSecret: "app-secret",
-			WebhookToken: "ca-hook", Rate: 20,
+			WebhookToken: "ca-hook", Rate: 20, Timeout: DefaultChatArchitectTimeout,
 		},
 	}
 	got := *cfg
@@ -456,5 +456,20 @@ func TestQuietHoursAcrossDST(t *testing.T) {
 	}
 	if got := q.NextEnd(at, ny).Sub(at); got != 8*time.Hour {
 		t.Errorf("wait = %v, want 8h (one hour skipped)", got)
+	}
+}
+
+func TestTimeoutsAndCacheTTL(t *testing.T) {
+	cfg, err := Parse("t.yaml", []byte("paygee: {customer_cache_ttl: 2m}\nchatarchitect: {timeout: 5s}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Paygee.CustomerTTL != 2*time.Minute || cfg.ChatArchitect.Timeout != 5*time.Second {
+		t.Fatalf("got %v and %v", cfg.Paygee.CustomerTTL, cfg.ChatArchitect.Timeout)
+	}
+	_, err = Parse("t.yaml", []byte("chatarchitect:\n  timeout: soon\npaygee:\n  customer_cache_ttl: -1m\n"), nil)
+	want := "t.yaml:2: chatarchitect.timeout: want a duration, like 2s, 5m or 1h, got \"soon\"\nt.yaml:4: paygee.customer_cache_ttl: want a duration above 0"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
 	}
 }

@@ -508,6 +508,11 @@ func (p *parser) paygee(n *yaml.Node) {
 		"signing_secret": func(v *yaml.Node, path string) { g.SigningSecret, _ = p.str(v, path) },
 		"api_url":        func(v *yaml.Node, path string) { g.APIURL, _ = p.httpURL(v, path) },
 		"api_key":        func(v *yaml.Node, path string) { g.APIKey, _ = p.str(v, path) },
+		"customer_cache_ttl": func(v *yaml.Node, path string) {
+			if d, ok := p.duration(v, path); ok {
+				g.CustomerTTL = d
+			}
+		},
 	})
 }
 
@@ -530,6 +535,11 @@ func (p *parser) chatArchitect(n *yaml.Node) {
 		"hsm_text_matching": func(v *yaml.Node, path string) {
 			if b, ok := p.boolean(v, path); ok {
 				c.HSMTextMatching = b
+			}
+		},
+		"timeout": func(v *yaml.Node, path string) {
+			if d, ok := p.duration(v, path); ok {
+				c.Timeout = d
 			}
 		},
 	})

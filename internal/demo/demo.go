@@ -46,6 +46,7 @@ type Options struct {
 type Running struct {
 	App           *app.App
 	ChatArchitect *sandbox.ChatArchitect
+	Paygee        *sandbox.Paygee
 	AdminToken    string
 	PaygeeToken   string
 }
@@ -72,6 +73,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer ca.Close()
 
+	pg, err := sandbox.StartPaygee(sandbox.PaygeeOptions{APIKey: secret, Customers: paygeeCustomers()})
+	if err != nil {
+		return fmt.Errorf("error starting the sandbox Paygee: %w", err)
+	}
+	defer pg.Close()
+
 	ln, err := listen(o.Listen)
 	if err != nil {
 		return err
@@ -84,6 +91,8 @@ func Run(ctx context.Context, o Options) error {
 		"DEMO_CHATARCHITECT_URL":    ca.URL(),
 		"DEMO_CHATARCHITECT_SECRET": secret,
 		"DEMO_CHATARCHITECT_TOKEN":  randomToken(),
+		"DEMO_PAYGEE_URL":           pg.URL(),
+		"DEMO_PAYGEE_KEY":           secret,
 	}
 	cfg, err := config.Parse("demo.yaml", demoConfig, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
@@ -106,7 +115,7 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "  try: curl -H 'Authorization: Bearer %s' %s/api/v1/messages\n", env["DEMO_ADMIN_TOKEN"], a.URL)
 	fmt.Fprintf(o.Out, "  database: %s (removed on exit); press Ctrl-C to stop\n\n", cfg.Database)
 	if o.Ready != nil {
-		o.Ready(&Running{App: a, ChatArchitect: ca, AdminToken: env["DEMO_ADMIN_TOKEN"], PaygeeToken: env["DEMO_PAYGEE_TOKEN"]})
+		o.Ready(&Running{App: a, ChatArchitect: ca, Paygee: pg, AdminToken: env["DEMO_ADMIN_TOKEN"], PaygeeToken: env["DEMO_PAYGEE_TOKEN"]})
 	}
 
 	streamDone := make(chan struct{})
@@ -233,6 +242,16 @@ var baseCustomers = []customer{
 	{"L-1046", "C-315", "Esther Njeri", "0745 222 333", "en", "Peter", 1200},
 }
 
+// paygeeCustomers is the fake Paygee's customer book: the demo's loans without a phone in
+// their events are sent to the number found here.
+func paygeeCustomers() []sandbox.PaygeeCustomer {
+	var out []sandbox.PaygeeCustomer
+	for _, c := range baseCustomers {
+		out = append(out, sandbox.PaygeeCustomer{"id": c.id, "name": c.name, "phone": c.phone, "language": c.lang, "state": "active"})
+	}
+	return out
+}
+
 // customers of a round: the same people with new loans, so that each round sends again.
 func customersOf(round int) []customer {
 	out := make([]customer, len(baseCustomers))
@@ -252,6 +271,10 @@ func script(round int) []scripted {
 		payload := map[string]any{"loan_id": c.loan, "customer_id": c.id, "customer_name": c.name,
 			"customer_phone": c.phone, "agent_name": c.agent, "balance": c.balance, "currency": "KES", "language": c.lang}
 		for k, v := range extra {
+			if v == nil {
+				delete(payload, k)
+				continue
+			}
 			payload[k] = v
 		}
 		out = append(out, scripted{hook: "loan-state", note: note, body: map[string]any{
@@ -276,7 +299,14 @@ func script(round int) []scripted {
 			if day%2 == 0 {
 				dl = fmt.Sprint(day)
 			}
-			loanEvent(c, "days_late", "late", map[string]any{"days_late": dl}, fmt.Sprintf("%s %d days late", c.loan, day))
+			extra := map[string]any{"days_late": dl}
+			note := fmt.Sprintf("%s %d days late", c.loan, day)
+			if i == 2 {
+				// Faith's events carry no phone: nudge looks her up in Paygee by customer_id.
+				extra["customer_phone"] = nil
+				note += " (no phone: looked up in Paygee)"
+			}
+			loanEvent(c, "days_late", "late", extra, note)
 		}
 		if day == 5 {
 			reply(cs[0], "Nitalipa kesho, asante", "Amina answers her reminder")
@@ -284,6 +314,9 @@ func script(round int) []scripted {
 		}
 	}
 	loanEvent(cs[0], "days_late", "late", map[string]any{"days_late": 5}, cs[0].loan+" 5 days late again (once_per skips it)")
+	if round == 0 {
+		out = append(out, scripted{note: "a new lead asks to join: created in Paygee", inbound: &sandbox.InboundMessage{From: "254799123456", Name: "Kevin", Text: "JOIN"}})
+	}
 	loanEvent(cs[1], "defaulted", "penalty", nil, cs[1].loan+" defaulted: a task for Grace")
 	out = append(out, scripted{note: "Grace closes her task", inbound: &sandbox.InboundMessage{From: "254700000002", Name: "Grace", Text: fmt.Sprintf("DONE %d", round*2+1)}})
 	loanEvent(cs[2], "good", "late", nil, cs[2].loan+" back to good")

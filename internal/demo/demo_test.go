@@ -26,9 +26,9 @@ func TestDemoFirstRound(t *testing.T) {
 		done <- Run(ctx, Options{Out: w, Logger: slog.New(slog.DiscardHandler), Listen: "127.0.0.1:0",
 			Interval: 150 * time.Millisecond, Ready: func(r *Running) { running.Store(r) }})
 	}()
-	var dead, opted, closed, failed bool
+	var dead, opted, closed, failed, joined, lookedUp bool
 	deadline := time.Now().Add(50 * time.Second)
-	for !(dead && opted && closed && failed) && time.Now().Before(deadline) {
+	for !(dead && opted && closed && failed && joined && lookedUp) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 		r := running.Load()
 		if r == nil {
@@ -47,9 +47,17 @@ func TestDemoFirstRound(t *testing.T) {
 		if ms, _ := st.ListMessages(ctx, store.MessageFilter{Status: store.MsgFailed}); len(ms) > 0 {
 			failed = true
 		}
+		if _, ok := r.Paygee.Customer("C-1001"); ok {
+			joined = true
+		}
+		// Faith's days_late events carry no phone: her reminder went to the number Paygee has.
+		if ms, _ := st.ListMessages(ctx, store.MessageFilter{To: "254733444555", Workflow: "late-5-days"}); len(ms) > 0 {
+			lookedUp = true
+		}
 	}
-	if !(dead && opted && closed && failed) {
-		t.Fatalf("dead run %v, STOP %v, task closed %v, delivery failure %v\n%s", dead, opted, closed, failed, w.String())
+	if !(dead && opted && closed && failed && joined && lookedUp) {
+		t.Fatalf("dead run %v, STOP %v, task closed %v, delivery failure %v, JOIN %v, lookup %v\n%s",
+			dead, opted, closed, failed, joined, lookedUp, w.String())
 	}
 	cancel()
 	<-done

@@ -122,8 +122,22 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 		if st.ID != "" {
 			outputs[st.ID] = out
 		}
-		if err := e.store.FinishStep(ctx, store.Step{RunID: run.ID, Index: i, StepID: st.ID, Action: st.Action, Status: store.StepDone, Output: outJSON}); err != nil {
+		done := store.StepCompletion{Step: store.Step{RunID: run.ID, Index: i, StepID: st.ID, Action: st.Action, Status: store.StepDone, Output: outJSON}}
+		if id, ok := out["message_id"].(int64); ok {
+			done.MessageID = id
+			done.ProviderID, _ = out["provider_id"].(string)
+		}
+		last := i == len(wf.Steps)-1
+		if last { // the run ends in the same transaction as its last step
+			done.RunStatus, done.RunError = store.RunSucceeded, strings.Join(skips, "; ")
+		}
+		if err := e.store.CompleteStep(ctx, done); err != nil {
 			return err
+		}
+		if last {
+			e.metrics.Runs.WithLabelValues(run.Workflow, store.RunSucceeded).Inc()
+			log.Info("run succeeded")
+			return nil
 		}
 	}
 	if !didSomething && len(skips) > 0 {

@@ -238,7 +238,8 @@ func (e *Engine) plan(ctx context.Context, st *workflow.Step, data map[string]an
 }
 
 // send executes send_whatsapp and task steps. The message row is written before the call
-// and marked with the provider's id after it: a retry that finds the id does not send again.
+// and marked with the provider's id after it, with the step's checkpoint: a retry that
+// finds the id does not send again.
 func (e *Engine) send(ctx context.Context, run store.Run, idx int, st *workflow.Step, data map[string]any) (map[string]any, error) {
 	rcpt, contact, err := e.plan(ctx, st, data)
 	if err != nil {
@@ -273,8 +274,10 @@ func (e *Engine) send(ctx context.Context, run store.Run, idx int, st *workflow.
 		return output, nil // accepted on an earlier attempt
 	}
 	row.ID = msg.ID
-	if err := e.store.UpdateQueuedMessage(ctx, row); err != nil {
-		return nil, err
+	if !msg.SameContent(row) { // an earlier attempt chose differently (window, template)
+		if err := e.store.UpdateQueuedMessage(ctx, row); err != nil {
+			return nil, err
+		}
 	}
 	if task.Number != 0 {
 		if err := e.describeTask(ctx, task.Number, run.Workflow, rcpt, st, data); err != nil {
@@ -303,9 +306,7 @@ func (e *Engine) send(ctx context.Context, run store.Run, idx int, st *workflow.
 		}
 		return nil, err
 	}
-	if err := e.store.MessageSubmitted(ctx, msg.ID, res.MessageID); err != nil {
-		return nil, err
-	}
+	// The provider's id is recorded with the step's checkpoint, in one transaction (CompleteStep).
 	e.metrics.Messages.WithLabelValues(store.MsgSubmitted).Inc()
 	e.clearAuthAlert()
 	output["provider_id"] = res.MessageID

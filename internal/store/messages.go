@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -83,13 +84,21 @@ func (s *Store) PrepareMessage(ctx context.Context, m Message) (Message, error) 
 		params = []byte("[]")
 	}
 	now := s.nowMS()
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO messages (run_id, step_idx, workflow, to_phone, kind, text, template, params, status, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_idx) DO NOTHING`),
-		m.RunID, m.StepIndex, m.Workflow, m.To, m.Kind, m.Text, m.Template, string(params), MsgQueued, now, now)
+	got, err := scanMessage(s.db.QueryRowContext(ctx, s.q(`INSERT INTO messages (run_id, step_idx, workflow, to_phone, kind, text, template, params, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_idx) DO NOTHING RETURNING `+msgCols),
+		m.RunID, m.StepIndex, m.Workflow, m.To, m.Kind, m.Text, m.Template, string(params), MsgQueued, now, now))
+	if errors.Is(err, sql.ErrNoRows) { // the step has its message already
+		return scanMessage(s.db.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE run_id = ? AND step_idx = ?`), m.RunID, m.StepIndex))
+	}
 	if err != nil {
 		return Message{}, fmt.Errorf("error recording message: %w", err)
 	}
-	return scanMessage(s.db.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE run_id = ? AND step_idx = ?`), m.RunID, m.StepIndex))
+	return got, nil
+}
+
+// SameContent reports whether two messages say the same thing to the same number.
+func (m Message) SameContent(o Message) bool {
+	return m.To == o.To && m.Kind == o.Kind && m.Text == o.Text && m.Template == o.Template && slices.Equal(m.Params, o.Params)
 }
 
 // UpdateQueuedMessage rewrites what a not-yet-accepted message will say (its window or

@@ -125,12 +125,12 @@ func (s *Store) CountRuns(ctx context.Context) (map[string]int64, error) {
 
 // StartAttempt marks a run running and counts the attempt; it returns the updated run.
 func (s *Store) StartAttempt(ctx context.Context, id int64) (Run, error) {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`),
-		RunRunning, s.nowMS(), id)
+	run, err := scanRun(s.db.QueryRowContext(ctx, s.q(`UPDATE runs SET status = ?, attempts = attempts + 1, updated_at = ?
+		WHERE id = ? RETURNING `+runCols), RunRunning, s.nowMS(), id))
 	if err != nil {
 		return Run{}, fmt.Errorf("error starting run %d: %w", id, err)
 	}
-	return s.Run(ctx, id)
+	return run, nil
 }
 
 // FinishRun sets a run's status and error.
@@ -285,13 +285,59 @@ func (s *Store) Steps(ctx context.Context, runID int64) ([]Step, error) {
 	return out, rows.Err()
 }
 
+// StepCompletion is what CompleteStep records in one transaction: the step's checkpoint, the
+// provider's acceptance of the message the step sent (if any), and the run's end when
+// this was its last step.
+type StepCompletion struct {
+	Step       Step
+	MessageID  int64  // 0 when the step sent nothing
+	ProviderID string // the provider's id of that message
+	RunStatus  string // "" unless the run ends with this step
+	RunError   string
+}
+
+// CompleteStep records a finished step. Its message's provider id and its checkpoint commit
+// together, so that no crash can leave a sent message whose step looks unfinished.
+func (s *Store) CompleteStep(ctx context.Context, d StepCompletion) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if d.MessageID != 0 {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, provider_id = ?, error = '', updated_at = ?
+				WHERE id = ? AND status = ?`), MsgSubmitted, d.ProviderID, s.nowMS(), d.MessageID, MsgQueued); err != nil {
+				return err
+			}
+		}
+		if err := s.finishStep(ctx, tx, d.Step); err != nil {
+			return err
+		}
+		if d.RunStatus != "" {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE id = ?`),
+				d.RunStatus, d.RunError, s.nowMS(), d.Step.RunID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("error recording step %d of run %d: %w", d.Step.Index, d.Step.RunID, err)
+	}
+	if d.ProviderID != "" {
+		// Delivery events may have come before this answer did.
+		return s.catchUpDeliveries(ctx, d.ProviderID)
+	}
+	return nil
+}
+
 // FinishStep records a finished step (checkpoint); recording it twice keeps the first.
 func (s *Store) FinishStep(ctx context.Context, st Step) error {
+	return s.finishStep(ctx, s.db, st)
+}
+
+func (s *Store) finishStep(ctx context.Context, q queryer, st Step) error {
 	output := string(st.Output)
 	if output == "" {
 		output = "{}"
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO run_steps (run_id, idx, step_id, action, status, output, error, updated_at)
+	_, err := q.ExecContext(ctx, s.q(`INSERT INTO run_steps (run_id, idx, step_id, action, status, output, error, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, idx) DO NOTHING`),
 		st.RunID, st.Index, st.StepID, st.Action, st.Status, output, st.Error, s.nowMS())
 	if err != nil {

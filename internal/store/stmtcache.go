@@ -44,10 +44,41 @@ type cachingConn struct {
 	stmts map[string]*cachedStmt
 }
 
-// cacheable leaves scripts (several statements) to the driver's own path.
+// cacheable leaves scripts (several statements) to the driver's own path: it looks for a
+// ';' followed by more SQL, outside quotes and comments (River's queries have ';' in comments).
 func cacheable(query string) bool {
-	q := strings.TrimRight(strings.TrimSpace(query), ";")
-	return !strings.Contains(q, ";")
+	for i := 0; i < len(query); i++ {
+		switch c := query[i]; {
+		case c == '\'' || c == '"':
+			for i++; i < len(query) && query[i] != c; i++ {
+			}
+		case c == '-' && i+1 < len(query) && query[i+1] == '-':
+			for i += 2; i < len(query) && query[i] != '\n'; i++ {
+			}
+		case c == '/' && i+1 < len(query) && query[i+1] == '*':
+			end := strings.Index(query[i+2:], "*/")
+			if end < 0 {
+				return true
+			}
+			i += end + 3
+		case c == ';':
+			rest := strings.TrimSpace(query[i+1:])
+			return rest == "" || !strings.ContainsAny(stripComments(rest), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+		}
+	}
+	return true
+}
+
+// stripComments drops -- comments (for what follows a final ';').
+func stripComments(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // stmt returns a prepared statement for query and the function that gives it back.
