@@ -125,7 +125,7 @@ func (c *Client) Send(ctx context.Context, m Message) (SendResult, error) {
 		return SendResult{}, resp.errorFor("send", status, raw)
 	}
 	if resp.id == "" {
-		return SendResult{}, &Error{Class: Permanent, StatusCode: status,
+		return SendResult{}, &Error{Provider: name, Class: Permanent, StatusCode: status,
 			Message: "send: response has no message id", Body: raw}
 	}
 	return SendResult{MessageID: resp.id, TemplateID: templateID, Raw: raw}, nil
@@ -197,7 +197,7 @@ func (c *Client) checkStatus(op string, status int, raw []byte, hdr http.Header)
 	if status >= 200 && status <= 299 {
 		return nil
 	}
-	e := &Error{
+	e := &Error{Provider: name,
 		Class:      classifyStatus(status),
 		StatusCode: status,
 		Body:       raw,
@@ -245,7 +245,7 @@ func (r response) isError() bool {
 // errorFor classifies a 2xx that says "status":"error". Gupshup answers bad credentials
 // with "Authentication Failed"; should such a body ever come with a 2xx, it is still Auth.
 func (r response) errorFor(op string, status int, raw []byte) *Error {
-	e := &Error{Class: Permanent, StatusCode: status, Body: raw, Message: op + ": rejected"}
+	e := &Error{Provider: name, Class: Permanent, StatusCode: status, Body: raw, Message: op + ": rejected"}
 	if r.message != "" {
 		e.Message = op + ": " + redact(r.message)
 	}
@@ -288,5 +288,5 @@ func str(v any) string {
 
 // errInvalid builds the Permanent error for a message that cannot be sent as given.
 func errInvalid(msg string) *Error {
-	return &Error{Class: Permanent, Message: "invalid message: " + msg}
+	return &Error{Provider: name, Class: Permanent, Message: "invalid message: " + msg}
 }

@@ -44,10 +44,10 @@ func TestClassOf(t *testing.T) {
 		want Class
 	}{
 		{"nil", nil, 0},
-		{"transient", &Error{Class: Transient}, Transient},
-		{"permanent", &Error{Class: Permanent}, Permanent},
-		{"auth", &Error{Class: Auth}, Auth},
-		{"wrapped", fmt.Errorf("error sending step 2: %w", &Error{Class: Auth}), Auth},
+		{"transient", &Error{Provider: name, Class: Transient}, Transient},
+		{"permanent", &Error{Provider: name, Class: Permanent}, Permanent},
+		{"auth", &Error{Provider: name, Class: Auth}, Auth},
+		{"wrapped", fmt.Errorf("error sending step 2: %w", &Error{Provider: name, Class: Auth}), Auth},
 		{"network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, Transient},
 		{"eof", io.ErrUnexpectedEOF, Transient},
 		{"canceled", context.Canceled, Transient},
@@ -74,7 +74,7 @@ func TestClassifyStatus(t *testing.T) {
 }
 
 func TestErrorTextLeavesOutBody(t *testing.T) {
-	e := &Error{Class: Permanent, StatusCode: 400, Message: "send: Invalid destination",
+	e := &Error{Provider: name, Class: Permanent, StatusCode: 400, Message: "send: Invalid destination",
 		Body: []byte(`{"destination":"254712345678"}`), RetryAfter: 0}
 	got := e.Error()
 	if strings.Contains(got, "254712345678") {
@@ -84,7 +84,7 @@ func TestErrorTextLeavesOutBody(t *testing.T) {
 		t.Fatalf("Error() = %q, want %q", got, want)
 	}
 	cause := errors.New("boom")
-	e = &Error{Class: Transient, Message: "send: no response", Err: cause, RetryAfter: 2 * time.Second}
+	e = &Error{Provider: name, Class: Transient, Message: "send: no response", Err: cause, RetryAfter: 2 * time.Second}
 	if !errors.Is(e, cause) {
 		t.Fatal("Unwrap does not reach the cause")
 	}

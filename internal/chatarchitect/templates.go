@@ -98,7 +98,7 @@ func (c *Client) fetchTemplates(ctx context.Context) ([]HSM, error) {
 	}
 	list, ok := parseTemplates(raw)
 	if !ok {
-		return nil, &Error{Class: Permanent, StatusCode: status, Body: raw,
+		return nil, &Error{Provider: name, Class: Permanent, StatusCode: status, Body: raw,
 			Message: "list templates: unexpected response"}
 	}
 	return list, nil
@@ -175,7 +175,7 @@ func (c *Client) resolveTemplate(ctx context.Context, t Template) (HSM, error) {
 		return HSM{}, perr
 	}
 	if want := h.Params(); h.Data != "" && want != len(t.Params) {
-		return HSM{}, &Error{Class: Permanent, Message: fmt.Sprintf(
+		return HSM{}, &Error{Provider: name, Class: Permanent, Message: fmt.Sprintf(
 			"template %q (%s) takes %d parameters, got %d", h.ElementName, h.LanguageCode, want, len(t.Params))}
 	}
 	return h, nil
@@ -222,16 +222,16 @@ func pickTemplate(list []HSM, name, lang string) (HSM, error) {
 	case len(candidates) == 1:
 		return candidates[0], nil
 	case len(candidates) > 1:
-		return HSM{}, &Error{Class: Permanent, Err: ErrUnknownTemplate,
+		return HSM{}, &Error{Provider: name, Class: Permanent, Err: ErrUnknownTemplate,
 			Message: "template " + label + " is ambiguous: give the exact language code"}
 	}
 	for _, h := range others {
 		if lang == "" || normLang(h.LanguageCode) == lang || strings.HasPrefix(normLang(h.LanguageCode), lang+"_") {
-			return HSM{}, &Error{Class: Permanent, Err: ErrUnknownTemplate,
+			return HSM{}, &Error{Provider: name, Class: Permanent, Err: ErrUnknownTemplate,
 				Message: "template " + label + " is not approved (status " + h.Status + ")"}
 		}
 	}
-	return HSM{}, &Error{Class: Permanent, Err: ErrUnknownTemplate,
+	return HSM{}, &Error{Provider: name, Class: Permanent, Err: ErrUnknownTemplate,
 		Message: "no approved template " + label}
 }
 

@@ -4,8 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"nudge/internal/chatarchitect"
-	"nudge/internal/paygee"
+	"nudge/internal/provider"
 	"nudge/internal/workflow"
 )
 
@@ -49,22 +48,12 @@ func classify(err error) (Class, time.Duration) {
 	if errors.As(err, &missing) {
 		return Permanent, 0
 	}
-	var ce *chatarchitect.Error
-	if errors.As(err, &ce) {
-		switch ce.Class {
-		case chatarchitect.Permanent:
-			return Permanent, 0
-		case chatarchitect.Auth:
-			return Auth, 0
-		}
-		return Transient, ce.RetryAfter
-	}
-	var pe *paygee.Error
+	var pe *provider.Error
 	if errors.As(err, &pe) {
 		switch pe.Class {
-		case paygee.Permanent:
+		case provider.Permanent:
 			return Permanent, 0
-		case paygee.Auth:
+		case provider.Auth:
 			return Auth, 0
 		}
 		return Transient, pe.RetryAfter

@@ -11,7 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"nudge/internal/paygee"
+	"nudge/internal/provider"
 	"nudge/internal/store"
 	"nudge/internal/workflow"
 )
@@ -158,8 +158,7 @@ func (e *Engine) fail(ctx context.Context, run store.Run, err error, log *slog.L
 		}
 		return river.JobCancel(err)
 	case Auth:
-		var pe *paygee.Error
-		if errors.As(err, &pe) {
+		if pe := (*provider.Error)(nil); errors.As(err, &pe) && pe.Provider == "paygee" {
 			// Paygee refusing us stops this run's Paygee calls, not WhatsApp sending.
 			e.metrics.ProviderAuth.WithLabelValues("paygee").Set(1)
 			log.Error("Paygee refused our API key; the run waits", "err", err)

@@ -156,7 +156,7 @@ func (c *Client) UpdateCustomer(ctx context.Context, id string, fields map[strin
 func checkID(op, id string) error {
 	switch strings.TrimSpace(id) {
 	case "", ".", "..":
-		return &Error{Class: Permanent, Message: op + ": invalid customer id"}
+		return &Error{Provider: name, Class: Permanent, Message: op + ": invalid customer id"}
 	}
 	return nil
 }
@@ -165,19 +165,19 @@ func checkID(op, id string) error {
 // received; err is a classified *Error for anything but a 2xx.
 func (c *Client) do(ctx context.Context, op string, req Request) (int, []byte, error) {
 	if c.baseURL == "" {
-		return 0, nil, &Error{Class: Permanent, Message: op + ": no API URL configured"}
+		return 0, nil, &Error{Provider: name, Class: Permanent, Message: op + ": no API URL configured"}
 	}
 	var body io.Reader
 	if req.Body != nil {
 		data, err := json.Marshal(req.Body)
 		if err != nil {
-			return 0, nil, &Error{Class: Permanent, Message: op + ": cannot encode the fields", Err: err}
+			return 0, nil, &Error{Provider: name, Class: Permanent, Message: op + ": cannot encode the fields", Err: err}
 		}
 		body = bytes.NewReader(data)
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, body)
 	if err != nil {
-		return 0, nil, &Error{Class: Permanent, Message: op + ": invalid API URL"}
+		return 0, nil, &Error{Provider: name, Class: Permanent, Message: op + ": invalid API URL"}
 	}
 	if c.apiKey != "" {
 		hreq.Header.Set("Authorization", "Bearer "+c.apiKey)
@@ -200,7 +200,7 @@ func (c *Client) do(ctx context.Context, op string, req Request) (int, []byte, e
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return resp.StatusCode, raw, nil
 	}
-	e := &Error{
+	e := &Error{Provider: name,
 		Class:      classifyStatus(resp.StatusCode),
 		StatusCode: resp.StatusCode,
 		Body:       raw,
@@ -231,7 +231,7 @@ func decodeCustomer(op string, status int, raw []byte, write bool) (Customer, er
 	}
 	obj, err := decodeObject(raw)
 	if err != nil {
-		return nil, &Error{Class: Permanent, StatusCode: status, Body: raw,
+		return nil, &Error{Provider: name, Class: Permanent, StatusCode: status, Body: raw,
 			Message: op + ": the answer is not a customer", Err: err}
 	}
 	return Customer(obj), nil

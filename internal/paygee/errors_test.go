@@ -45,10 +45,10 @@ func TestClassOf(t *testing.T) {
 		want Class
 	}{
 		{"nil", nil, 0},
-		{"transient", &Error{Class: Transient}, Transient},
-		{"permanent", &Error{Class: Permanent}, Permanent},
-		{"auth", &Error{Class: Auth}, Auth},
-		{"wrapped", fmt.Errorf("error running step 1: %w", &Error{Class: Auth}), Auth},
+		{"transient", &Error{Provider: name, Class: Transient}, Transient},
+		{"permanent", &Error{Provider: name, Class: Permanent}, Permanent},
+		{"auth", &Error{Provider: name, Class: Auth}, Auth},
+		{"wrapped", fmt.Errorf("error running step 1: %w", &Error{Provider: name, Class: Auth}), Auth},
 		{"network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, Transient},
 		{"eof", io.ErrUnexpectedEOF, Transient},
 		{"deadline", context.DeadlineExceeded, Transient},
@@ -83,7 +83,7 @@ func TestClassString(t *testing.T) {
 
 func TestErrorText(t *testing.T) {
 	cause := errors.New("connection reset")
-	e := &Error{Class: Transient, StatusCode: 429, RetryAfter: 3 * time.Second,
+	e := &Error{Provider: name, Class: Transient, StatusCode: 429, RetryAfter: 3 * time.Second,
 		Message: "find customer: Too Many Requests", Body: []byte(`{"phone":"+254712345678"}`), Err: cause}
 	want := "paygee: find customer: Too Many Requests (HTTP 429) (retry after 3s): connection reset"
 	if got := e.Error(); got != want {
