@@ -181,6 +181,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("error creating job queue: %w", err)
 	}
+	o.Store.SetRunEnqueuer(e.enqueue)
 	return e, nil
 }
 
@@ -299,7 +300,7 @@ func (e *Engine) Ingest(ctx context.Context, ev store.NewEvent, data map[string]
 	for _, err := range errs {
 		e.log.Warn("condition error", "trigger", ev.Trigger, "err", err)
 	}
-	enqueue := e.enqueue
+	var enqueue store.Enqueue // nil: the store's run enqueuer (e.enqueue) takes the runs
 	if e.matchLater(ev.Trigger, data) {
 		// The delivery event came before nudge recorded the message it is about: workflows
 		// that look at event.workflow or event.to are matched a moment later.

@@ -104,6 +104,7 @@ func (b *batcher) commit(batch []*ingestReq) {
 		fail(fmt.Errorf("error starting a transaction: %w", err))
 		return
 	}
+	var queued []int64 // runs of every event in the batch, for one enqueue
 	for i, r := range batch {
 		if r.ctx.Err() != nil {
 			resps[i].err = r.ctx.Err() // the caller is gone: store nothing it was not told about
@@ -128,6 +129,17 @@ func (b *batcher) commit(batch []*ingestReq) {
 			return
 		}
 		resps[i] = ingestResp{res: res, err: err}
+		if err == nil && r.enqueue == nil {
+			queued = append(queued, queuedRuns(res)...)
+		}
+	}
+	if len(queued) > 0 && s.runEnqueuer != nil {
+		// One call for the whole batch: River's SQLite driver inserts many jobs in one statement.
+		if err := s.runEnqueuer(ctx, tx, 0, queued); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("error enqueueing runs: %w", err))
+			return
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("error committing events: %w", err))

@@ -93,3 +93,52 @@ func TestDuplicateCheckUsesTheIndex(t *testing.T) {
 		t.Fatalf("plan: %s", detail)
 	}
 }
+
+// With a run enqueuer, the runs of events that share a transaction are enqueued in one
+// call, and every queued run is enqueued exactly once.
+func TestRunEnqueuerTakesEveryRun(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	var mu sync.Mutex
+	calls, got := 0, map[int64]int{}
+	s.SetRunEnqueuer(func(_ context.Context, _ *sql.Tx, _ int64, ids []int64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		for _, id := range ids {
+			got[id]++
+		}
+		return nil
+	})
+	const n = 100
+	var wg sync.WaitGroup
+	var runIDs sync.Map
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			res, err := s.Ingest(ctx, store.NewEvent{Trigger: "t", ExternalID: fmt.Sprint(i), State: "x", Body: []byte(`{}`)},
+				[]store.PlannedRun{{Workflow: "a"}, {Workflow: "b"}}, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, r := range res.Runs {
+				runIDs.Store(r.ID, true)
+			}
+		}(i)
+	}
+	wg.Wait()
+	total := 0
+	runIDs.Range(func(k, _ any) bool {
+		total++
+		if got[k.(int64)] != 1 {
+			t.Errorf("run %d enqueued %d times", k, got[k.(int64)])
+		}
+		return true
+	})
+	if total != 2*n || len(got) != 2*n {
+		t.Fatalf("%d runs, %d enqueued", total, len(got))
+	}
+	t.Logf("%d enqueue calls for %d events", calls, n)
+}

@@ -56,6 +56,9 @@ var errRaced = errors.New("event stored concurrently")
 // external id is stored as a duplicate and gets no runs, also when two instances receive
 // it at the same moment: the one whose insert loses to the other's starts again, and then
 // finds the original.
+//
+// enqueue may be nil when the store has a run enqueuer (SetRunEnqueuer): the runs are then
+// enqueued by it, on SQLite once for every event that shares the transaction.
 func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqueue Enqueue) (IngestResult, error) {
 	if s.batcher != nil {
 		return s.batcher.ingest(ctx, ev, runs, enqueue)
@@ -64,8 +67,13 @@ func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqu
 		var res IngestResult
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			res, err = s.ingestTx(ctx, tx, ev, runs, enqueue)
-			return err
+			if res, err = s.ingestTx(ctx, tx, ev, runs, enqueue); err != nil {
+				return err
+			}
+			if ids := queuedRuns(res); enqueue == nil && s.runEnqueuer != nil && len(ids) > 0 {
+				return s.runEnqueuer(ctx, tx, res.EventID, ids)
+			}
+			return nil
 		})
 		if errors.Is(err, errRaced) && try < 3 {
 			continue
@@ -233,4 +241,18 @@ func scanEvent(r scanner) (Event, error) {
 	}
 	ev.Body, ev.DuplicateOf, ev.ReceivedAt = []byte(body), dup.Int64, msTime(at)
 	return ev, nil
+}
+
+// SetRunEnqueuer names the function that enqueues the runs of events ingested without an
+// enqueue of their own. It is set once, before the first Ingest.
+func (s *Store) SetRunEnqueuer(enqueue Enqueue) { s.runEnqueuer = enqueue }
+
+func queuedRuns(res IngestResult) []int64 {
+	var ids []int64
+	for _, r := range res.Runs {
+		if r.Status == RunQueued {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
 }

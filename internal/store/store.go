@@ -37,6 +37,7 @@ type Store struct {
 	now         func() time.Time
 	rescueAfter time.Duration
 	batcher     *batcher // SQLite's group commit of concurrent ingests; nil on PostgreSQL
+	runEnqueuer Enqueue  // enqueues ingested runs when the caller gives no enqueue
 	closeOnce   sync.Once
 }
 
