@@ -98,7 +98,7 @@ type ChatArchitect struct {
 	hooks     caHooks
 	failures  map[string][]caFailure
 	refusals  map[string][]int // destination → HTTP statuses for its next sends
-	changed   chan struct{} // closed and replaced whenever sent changes
+	changed   chan struct{}    // closed and replaced whenever sent changes
 }
 
 // caHooks is the webhook registration.
