@@ -118,8 +118,9 @@ workflows:
 // Customer-directed messages due in quiet hours wait for their end; agent tasks do not.
 func TestQuietHoursHoldCustomerMessages(t *testing.T) {
 	nairobi, _ := time.LoadLocation("Africa/Nairobi")
-	// The clock starts 1.5 s before 07:00 in Nairobi and runs at real speed.
-	base := time.Date(2026, 12, 4, 6, 59, 58, 500_000_000, nairobi)
+	// The clock starts 6 s before 07:00 in Nairobi and runs at real speed: room for a slow
+	// start under a loaded machine, and a short wait for the test.
+	base := time.Date(2026, 12, 4, 6, 59, 54, 0, nairobi)
 	started := time.Now()
 	clock := func() time.Time { return base.Add(time.Since(started)) }
 	h := startWith(t, options{now: clock}, quiet)
