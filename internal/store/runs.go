@@ -67,6 +67,8 @@ type RunFilter struct {
 	Status   string
 	Workflow string
 	EventID  int64
+	From     time.Time // created at or after; zero = no bound
+	To       time.Time // created before; zero = no bound
 	Limit    int
 }
 
@@ -85,6 +87,14 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.EventID != 0 {
 		query += ` AND event_id = ?`
 		args = append(args, f.EventID)
+	}
+	if !f.From.IsZero() {
+		query += ` AND created_at >= ?`
+		args = append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		query += ` AND created_at < ?`
+		args = append(args, f.To.UnixMilli())
 	}
 	query += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limitOf(f.Limit))

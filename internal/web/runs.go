@@ -30,8 +30,8 @@ func runFilterOf(v url.Values) runFilter {
 	}
 }
 
-func (f runFilter) search(limit int) (store.RunSearch, error) {
-	s := store.RunSearch{Status: f.Status, Workflow: f.Workflow, Limit: limit}
+func (f runFilter) search(limit int) (store.RunFilter, error) {
+	s := store.RunFilter{Status: f.Status, Workflow: f.Workflow, Limit: limit}
 	var err error
 	if f.From != "" {
 		if s.From, err = time.Parse(timeLayout, f.From); err != nil {
@@ -77,7 +77,7 @@ func (u *UI) runList(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if s, err := f.search(200); err != nil {
 		d.Error, status = err.Error(), http.StatusBadRequest
-	} else if d.Runs, err = u.store.SearchRuns(r.Context(), s); err != nil {
+	} else if d.Runs, err = u.store.ListRuns(r.Context(), s); err != nil {
 		u.serverError(w, r, err)
 		return
 	}
@@ -190,7 +190,7 @@ func (u *UI) replayable(r *http.Request, f runFilter) ([]store.Run, int, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	runs, err := u.store.SearchRuns(r.Context(), s)
+	runs, err := u.store.ListRuns(r.Context(), s)
 	if err != nil {
 		return nil, 0, err
 	}

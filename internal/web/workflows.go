@@ -72,7 +72,7 @@ func (u *UI) workflowShow(w http.ResponseWriter, r *http.Request) {
 		u.serverError(w, r, err)
 		return
 	}
-	runs, err := u.store.SearchRuns(ctx, store.RunSearch{Workflow: wf.ID, Limit: 10})
+	runs, err := u.store.ListRuns(ctx, store.RunFilter{Workflow: wf.ID, Limit: 10})
 	if err != nil {
 		u.serverError(w, r, err)
 		return
