@@ -238,8 +238,10 @@ func TestTaskRemindersAndEscalation(t *testing.T) {
 	h.hook("loan-state", loanEvent("l1", "defaulted", amina()))
 	sent := h.waitSent(3)
 	eq(t, "first to the agent", sent[0].Destination, "254700000001")
-	eq(t, "reminder to the agent", sent[1].Destination, "254700000001")
-	eq(t, "escalation", sent[2].Destination, "254700000009")
+	// The reminder to the agent waits out the agent's one-message-a-second pacing, so the
+	// escalation to another number may reach the provider first.
+	eq(t, "one reminder to the agent", countTo(sent[1:3], "254700000001"), 1)
+	eq(t, "one escalation", countTo(sent[1:3], "254700000009"), 1)
 	for _, m := range sent {
 		eq(t, "template", m.TemplateName, "agent_task")
 	}
