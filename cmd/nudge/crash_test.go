@@ -113,24 +113,30 @@ workflows:
     do: [{send_whatsapp: {to: customer, template: {name: thank_you, params: ["{{payload.n}}"]}}}]
 `
 
+// crashSetup starts a fake ChatArchitect that answers every request after delay, and writes
+// a config for a nudge serve on a free port that uses it.
+func crashSetup(t *testing.T, delay time.Duration) (ca *sandbox.ChatArchitect, cfgPath, logPath, url string) {
+	t.Helper()
+	ca, err := sandbox.StartChatArchitect(sandbox.ChatArchitectOptions{AppID: "a", AppSecret: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ca.Close() })
+	ca.Faults().Push(sandbox.Fault{Delay: delay, Times: 1 << 30})
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfgPath = filepath.Join(dir, "nudge.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(crashConfig, addr, filepath.Join(dir, "nudge.db"), ca.URL())), 0o600)
+	return ca, cfgPath, filepath.Join(dir, "nudge.log"), "http://" + addr
+}
+
 func phoneOf(i int) string { return fmt.Sprintf("2547%08d", 10000000+i) }
 
 // A kill -9 in the middle of a burst loses no acknowledged event: after a restart every
 // acknowledged event's message goes out, and repeats are at most the sends in flight at the kill.
 func TestCrashMidBurstLosesNothing(t *testing.T) {
-	ca, err := sandbox.StartChatArchitect(sandbox.ChatArchitectOptions{AppID: "a", AppSecret: "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
 	// A slow provider keeps sends in flight when the kill comes.
-	ca.Faults().Push(sandbox.Fault{Delay: 30 * time.Millisecond, Times: 1 << 30})
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfgPath := filepath.Join(dir, "nudge.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(crashConfig, addr, filepath.Join(dir, "nudge.db"), ca.URL())), 0o600)
-	logPath := filepath.Join(dir, "nudge.log")
-	url := "http://" + addr
+	ca, cfgPath, logPath, url := crashSetup(t, 30*time.Millisecond)
 
 	const total = 400
 	acked := make([]bool, total)
@@ -275,18 +281,7 @@ func TestCrashMidBurstLosesNothing(t *testing.T) {
 // SIGTERM stops accepting, finishes in-flight work and exits 0 within the bound; a restart
 // finishes whatever was left.
 func TestGracefulShutdown(t *testing.T) {
-	ca, err := sandbox.StartChatArchitect(sandbox.ChatArchitectOptions{AppID: "a", AppSecret: "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ca.Close()
-	ca.Faults().Push(sandbox.Fault{Delay: 200 * time.Millisecond, Times: 1 << 30})
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfgPath := filepath.Join(dir, "nudge.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(crashConfig, addr, filepath.Join(dir, "nudge.db"), ca.URL())), 0o600)
-	logPath := filepath.Join(dir, "nudge.log")
-	url := "http://" + addr
+	ca, cfgPath, logPath, url := crashSetup(t, 200*time.Millisecond)
 	p := startServe(t, cfgPath, logPath)
 	p.waitReady(url)
 	const n = 20

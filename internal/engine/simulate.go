@@ -97,11 +97,7 @@ func (e *Engine) simulateStep(w *workflow.Workflow, i int, data map[string]any) 
 			line.Error = err.Error()
 			return line
 		}
-		line.Kind, line.Text = out.Kind, out.Text
-		if out.Template != nil {
-			line.Template = map[string]any{"name": out.Template.Name, "language": out.Template.Language, "params": out.Template.Params}
-		}
-		return line
+		return line.withContent(out)
 	}
 	rcpt, _, err := e.plan(context.Background(), st, data)
 	var skip *skipError
@@ -125,11 +121,7 @@ func (e *Engine) simulateStep(w *workflow.Workflow, i int, data map[string]any) 
 		line.Error = err.Error()
 		return line
 	}
-	line.Kind, line.Text = out.Kind, out.Text
-	if out.Template != nil {
-		line.Template = map[string]any{"name": out.Template.Name, "language": out.Template.Language, "params": out.Template.Params}
-	}
-	return line
+	return line.withContent(out)
 }
 
 func cloneData(d map[string]any) map[string]any {
@@ -168,6 +160,15 @@ func (e *Engine) simulatePaygee(line SimStep, st *workflow.Step, data map[string
 		if steps, ok := data["steps"].(map[string]any); ok {
 			steps[st.ID] = map[string]any{}
 		}
+	}
+	return line
+}
+
+// withContent fills a dry-run line with what a composed message says.
+func (line SimStep) withContent(out Outbound) SimStep {
+	line.Kind, line.Text = out.Kind, out.Text
+	if out.Template != nil {
+		line.Template = map[string]any{"name": out.Template.Name, "language": out.Template.Language, "params": out.Template.Params}
 	}
 	return line
 }

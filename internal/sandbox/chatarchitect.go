@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -145,12 +144,7 @@ func StartChatArchitect(opts ChatArchitectOptions) (*ChatArchitect, error) {
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.handler = http.HandlerFunc(f.serveHTTP)
-	f.srv = &http.Server{
-		Handler:           f.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(io.Discard, "", 0), // dropped connections are on purpose
-	}
-	go f.srv.Serve(ln)
+	f.srv = serve(ln, f.handler)
 	return f, nil
 }
 

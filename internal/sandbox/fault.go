@@ -4,6 +4,9 @@
 package sandbox
 
 import (
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -96,4 +99,12 @@ func (q *Faults) Apply(w http.ResponseWriter, r *http.Request) bool {
 	w.WriteHeader(f.Status)
 	w.Write([]byte(body))
 	return true
+}
+
+// serve runs a fake's handler on ln until the returned server is closed. Its error log is
+// dropped: the fakes drop connections on purpose.
+func serve(ln net.Listener, h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(ln)
+	return srv
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // PaygeeDefaultAPIKey is the key a fake Paygee wants when PaygeeOptions.APIKey is "".
@@ -81,12 +79,7 @@ func StartPaygee(opts PaygeeOptions) (*Paygee, error) {
 	}
 	f.url = "http://" + ln.Addr().String() + pgAPIPrefix
 	f.handler = http.HandlerFunc(f.serveHTTP)
-	f.srv = &http.Server{
-		Handler:           f.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(io.Discard, "", 0), // dropped connections are on purpose
-	}
-	go f.srv.Serve(ln)
+	f.srv = serve(ln, f.handler)
 	return f, nil
 }
 
