@@ -174,7 +174,11 @@ func TestTwoInstancesShareTheWork(t *testing.T) {
 	}
 
 	// The rate holds across both instances: any stretch of sends is within the burst plus
-	// the rate over its length.
+	// the rate over its length. The times are when the provider got each send, not when its
+	// token was taken: on a loaded machine sends granted up to deliveryJitter apart can
+	// arrive together, so a stretch of arrivals is credited that much more time. Two
+	// instances each sending at the full rate would still exceed this by far.
+	const deliveryJitter = 250 * time.Millisecond
 	times := make([]time.Time, len(sent))
 	for i, m := range sent {
 		times[i] = m.At
@@ -183,7 +187,7 @@ func TestTwoInstancesShareTheWork(t *testing.T) {
 	for i := range times {
 		for j := i + 1; j < len(times); j++ {
 			n := j - i + 1
-			if limit := burst + rate*times[j].Sub(times[i]).Seconds() + 2; float64(n) > limit {
+			if limit := burst + rate*(times[j].Sub(times[i])+deliveryJitter).Seconds(); float64(n) > limit {
 				t.Fatalf("%d sends in %v: the limit of %g/s (burst %d) allows %.0f", n, times[j].Sub(times[i]), rate, burst, limit)
 			}
 		}
