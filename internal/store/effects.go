@@ -144,8 +144,8 @@ func (s *Store) advanceMessage(ctx context.Context, q queryer, providerID, statu
 }
 
 // catchUpDeliveries applies delivery events that arrived before the provider's id was known.
-func (s *Store) catchUpDeliveries(ctx context.Context, providerID string) error {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT status, code, reason FROM message_events WHERE provider_id = ? ORDER BY id`), providerID)
+func (s *Store) catchUpDeliveries(ctx context.Context, tx *sql.Tx, providerID string) error {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT status, code, reason FROM message_events WHERE provider_id = ? ORDER BY id`), providerID)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (s *Store) catchUpDeliveries(ctx context.Context, providerID string) error 
 	}
 	rows.Close()
 	for _, e := range evs {
-		if _, _, err := s.advanceMessage(ctx, s.db, providerID, e.status, e.code, e.reason); err != nil {
+		if _, _, err := s.advanceMessage(ctx, tx, providerID, e.status, e.code, e.reason); err != nil {
 			return err
 		}
 	}
@@ -182,7 +182,7 @@ type MessageEvent struct {
 
 // MessageTimeline returns the delivery events received for a provider id, oldest first.
 func (s *Store) MessageTimeline(ctx context.Context, providerID string) ([]MessageEvent, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT status, code, reason, at, received_at FROM message_events WHERE provider_id = ? ORDER BY at, id`), providerID)
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT status, code, reason, at, received_at FROM message_events WHERE provider_id = ? ORDER BY at, id`), providerID)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (s *Store) MessageTimeline(ctx context.Context, providerID string) ([]Messa
 
 // MessageByProviderID finds the message the provider knows by id.
 func (s *Store) MessageByProviderID(ctx context.Context, providerID string) (Message, error) {
-	m, err := scanMessage(s.db.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE provider_id = ?`), providerID))
+	m, err := scanMessage(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE provider_id = ?`), providerID))
 	if err == sql.ErrNoRows {
 		return Message{}, ErrNotFound
 	}

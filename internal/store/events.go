@@ -61,7 +61,15 @@ var errRaced = errors.New("event stored concurrently")
 // enqueued by it, on SQLite once for every event that shares the transaction.
 func (s *Store) Ingest(ctx context.Context, ev NewEvent, runs []PlannedRun, enqueue Enqueue) (IngestResult, error) {
 	if s.batcher != nil {
-		return s.batcher.ingest(ctx, ev, runs, enqueue)
+		var res IngestResult
+		err := s.batcher.do(ctx, func(ctx context.Context, tx *sql.Tx, g *group) error {
+			var err error
+			if res, err = s.ingestTx(ctx, tx, ev, runs, enqueue); err == nil && enqueue == nil {
+				g.queued = append(g.queued, queuedRuns(res)...)
+			}
+			return err
+		})
+		return res, err
 	}
 	for try := 0; ; try++ {
 		var res IngestResult
@@ -180,7 +188,7 @@ func (s *Store) insertID(ctx context.Context, q queryer, query string, args ...a
 
 // Event returns one event.
 func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
-	row := s.db.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE id = ?`), id)
+	row := s.rdb.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE id = ?`), id)
 	ev, err := scanEvent(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, ErrNotFound
@@ -204,7 +212,7 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) 
 	}
 	query += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limitOf(f.Limit))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("error listing events: %w", err)
 	}
@@ -223,7 +231,7 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) 
 // CountEvents counts stored events (duplicates included).
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n)
 	return n, err
 }
 

@@ -84,12 +84,17 @@ func (s *Store) PrepareMessage(ctx context.Context, m Message) (Message, error) 
 		params = []byte("[]")
 	}
 	now := s.nowMS()
-	got, err := scanMessage(s.db.QueryRowContext(ctx, s.q(`INSERT INTO messages (run_id, step_idx, workflow, to_phone, kind, text, template, params, status, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_idx) DO NOTHING RETURNING `+msgCols),
-		m.RunID, m.StepIndex, m.Workflow, m.To, m.Kind, m.Text, m.Template, string(params), MsgQueued, now, now))
-	if errors.Is(err, sql.ErrNoRows) { // the step has its message already
-		return scanMessage(s.db.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE run_id = ? AND step_idx = ?`), m.RunID, m.StepIndex))
-	}
+	var got Message
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		got, err = scanMessage(tx.QueryRowContext(ctx, s.q(`INSERT INTO messages (run_id, step_idx, workflow, to_phone, kind, text, template, params, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_idx) DO NOTHING RETURNING `+msgCols),
+			m.RunID, m.StepIndex, m.Workflow, m.To, m.Kind, m.Text, m.Template, string(params), MsgQueued, now, now))
+		if errors.Is(err, sql.ErrNoRows) { // the step has its message already
+			got, err = scanMessage(tx.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE run_id = ? AND step_idx = ?`), m.RunID, m.StepIndex))
+		}
+		return err
+	})
 	if err != nil {
 		return Message{}, fmt.Errorf("error recording message: %w", err)
 	}
@@ -108,20 +113,27 @@ func (s *Store) UpdateQueuedMessage(ctx context.Context, m Message) error {
 	if m.Params == nil {
 		params = []byte("[]")
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE messages SET to_phone = ?, kind = ?, text = ?, template = ?, params = ?, updated_at = ?
-		WHERE id = ? AND provider_id = ''`), m.To, m.Kind, m.Text, m.Template, string(params), s.nowMS(), m.ID)
-	return err
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET to_phone = ?, kind = ?, text = ?, template = ?, params = ?, updated_at = ?
+			WHERE id = ? AND provider_id = ''`), m.To, m.Kind, m.Text, m.Template, string(params), s.nowMS(), m.ID)
+		return err
+	})
 }
 
 // MessageSubmitted records the provider's acceptance of a message.
 func (s *Store) MessageSubmitted(ctx context.Context, id int64, providerID string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, provider_id = ?, error = '', updated_at = ?
-		WHERE id = ? AND status = ?`), MsgSubmitted, providerID, s.nowMS(), id, MsgQueued)
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, provider_id = ?, error = '', updated_at = ?
+			WHERE id = ? AND status = ?`), MsgSubmitted, providerID, s.nowMS(), id, MsgQueued); err != nil {
+			return err
+		}
+		// Delivery events may have come before this answer did.
+		return s.catchUpDeliveries(ctx, tx, providerID)
+	})
 	if err != nil {
 		return fmt.Errorf("error recording submitted message %d: %w", id, err)
 	}
-	// Delivery events may have come before this answer did.
-	return s.catchUpDeliveries(ctx, providerID)
+	return nil
 }
 
 // MessageFailed records a failure of a message that was never accepted.
@@ -130,14 +142,16 @@ func (s *Store) MessageFailed(ctx context.Context, id int64, errText string, fin
 	if final {
 		status = MsgFailed
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, error = ?, updated_at = ?
-		WHERE id = ? AND provider_id = ''`), status, errText, s.nowMS(), id)
-	return err
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, error = ?, updated_at = ?
+			WHERE id = ? AND provider_id = ''`), status, errText, s.nowMS(), id)
+		return err
+	})
 }
 
 // Message returns one message.
 func (s *Store) Message(ctx context.Context, id int64) (Message, error) {
-	m, err := scanMessage(s.db.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE id = ?`), id))
+	m, err := scanMessage(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
 	}
@@ -175,7 +189,7 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, e
 	}
 	query += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limitOf(f.Limit))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("error listing messages: %w", err)
 	}
@@ -195,15 +209,18 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, e
 // out one message id (the one being decided on).
 func (s *Store) CountSentSince(ctx context.Context, phone string, since time.Time, except int64) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM messages
+	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM messages
 		WHERE to_phone = ? AND provider_id <> '' AND created_at >= ? AND id <> ?`), phone, since.UnixMilli(), except).Scan(&n)
 	return n, err
 }
 
 // FailUnsentMessages marks failed every message of a run that the provider never accepted.
 func (s *Store) FailUnsentMessages(ctx context.Context, runID int64, errText string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, error = ?, updated_at = ?
-		WHERE run_id = ? AND provider_id = '' AND status = ?`), MsgFailed, errText, s.nowMS(), runID, MsgQueued)
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, error = ?, updated_at = ?
+			WHERE run_id = ? AND provider_id = '' AND status = ?`), MsgFailed, errText, s.nowMS(), runID, MsgQueued)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("error failing messages of run %d: %w", runID, err)
 	}

@@ -55,7 +55,7 @@ func scanRun(r scanner) (Run, error) {
 
 // Run returns one run.
 func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
-	run, err := scanRun(s.db.QueryRowContext(ctx, s.q(`SELECT `+runCols+` FROM runs WHERE id = ?`), id))
+	run, err := scanRun(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+runCols+` FROM runs WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, ErrNotFound
 	}
@@ -98,7 +98,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	}
 	query += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limitOf(f.Limit))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("error listing runs: %w", err)
 	}
@@ -116,7 +116,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 
 // CountRuns returns the number of runs per status.
 func (s *Store) CountRuns(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM runs GROUP BY status`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT status, COUNT(*) FROM runs GROUP BY status`)
 	if err != nil {
 		return nil, err
 	}
@@ -135,8 +135,13 @@ func (s *Store) CountRuns(ctx context.Context) (map[string]int64, error) {
 
 // StartAttempt marks a run running and counts the attempt; it returns the updated run.
 func (s *Store) StartAttempt(ctx context.Context, id int64) (Run, error) {
-	run, err := scanRun(s.db.QueryRowContext(ctx, s.q(`UPDATE runs SET status = ?, attempts = attempts + 1, updated_at = ?
-		WHERE id = ? RETURNING `+runCols), RunRunning, s.nowMS(), id))
+	var run Run
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		run, err = scanRun(tx.QueryRowContext(ctx, s.q(`UPDATE runs SET status = ?, attempts = attempts + 1, updated_at = ?
+			WHERE id = ? RETURNING `+runCols), RunRunning, s.nowMS(), id))
+		return err
+	})
 	if err != nil {
 		return Run{}, fmt.Errorf("error starting run %d: %w", id, err)
 	}
@@ -145,8 +150,11 @@ func (s *Store) StartAttempt(ctx context.Context, id int64) (Run, error) {
 
 // FinishRun sets a run's status and error.
 func (s *Store) FinishRun(ctx context.Context, id int64, status, errText string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE id = ?`),
-		status, errText, s.nowMS(), id)
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE id = ?`),
+			status, errText, s.nowMS(), id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("error updating run %d: %w", id, err)
 	}
@@ -239,7 +247,7 @@ func (s *Store) RunsToReplay(ctx context.Context, f ReplayFilter) ([]Run, error)
 		limit = 100000
 	}
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("error listing runs to replay: %w", err)
 	}
@@ -275,7 +283,7 @@ type Step struct {
 
 // Steps returns a run's finished steps in order.
 func (s *Store) Steps(ctx context.Context, runID int64) ([]Step, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT run_id, idx, step_id, action, status, output, error, updated_at
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT run_id, idx, step_id, action, status, output, error, updated_at
 		FROM run_steps WHERE run_id = ? ORDER BY idx`), runID)
 	if err != nil {
 		return nil, fmt.Errorf("error reading steps of run %d: %w", runID, err)
@@ -309,7 +317,7 @@ type StepCompletion struct {
 // CompleteStep records a finished step. Its message's provider id and its checkpoint commit
 // together, so that no crash can leave a sent message whose step looks unfinished.
 func (s *Store) CompleteStep(ctx context.Context, d StepCompletion) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if d.MessageID != 0 {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, provider_id = ?, error = '', updated_at = ?
 				WHERE id = ? AND status = ?`), MsgSubmitted, d.ProviderID, s.nowMS(), d.MessageID, MsgQueued); err != nil {
@@ -325,21 +333,27 @@ func (s *Store) CompleteStep(ctx context.Context, d StepCompletion) error {
 				return err
 			}
 		}
+		if d.ProviderID != "" && s.batcher != nil {
+			// Delivery events may have come before this answer did. SQLite's writes are
+			// serial, so looking inside this transaction misses none of them.
+			return s.catchUpDeliveries(ctx, tx, d.ProviderID)
+		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("error recording step %d of run %d: %w", d.Step.Index, d.Step.RunID, err)
 	}
-	if d.ProviderID != "" {
-		// Delivery events may have come before this answer did.
-		return s.catchUpDeliveries(ctx, d.ProviderID)
+	if d.ProviderID != "" && s.batcher == nil {
+		// On PostgreSQL a delivery event stored while this transaction was open did not see
+		// the provider id, and this transaction did not see the event: look once it committed.
+		return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.catchUpDeliveries(ctx, tx, d.ProviderID) })
 	}
 	return nil
 }
 
 // FinishStep records a finished step (checkpoint); recording it twice keeps the first.
 func (s *Store) FinishStep(ctx context.Context, st Step) error {
-	return s.finishStep(ctx, s.db, st)
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.finishStep(ctx, tx, st) })
 }
 
 func (s *Store) finishStep(ctx context.Context, q queryer, st Step) error {
@@ -359,8 +373,11 @@ func (s *Store) finishStep(ctx context.Context, q queryer, st Step) error {
 // UndoAttempt takes back the attempt StartAttempt counted, for a run that pauses without
 // failing (quiet hours, a provider refusing credentials), and records why it waits.
 func (s *Store) UndoAttempt(ctx context.Context, id int64, status, reason string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? WHERE id = ?`),
-		status, reason, s.nowMS(), id)
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? WHERE id = ?`),
+			status, reason, s.nowMS(), id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("error updating run %d: %w", id, err)
 	}

@@ -33,6 +33,7 @@ var migrationsFS embed.FS
 // Store is the database. All methods are safe for concurrent use.
 type Store struct {
 	db          *sql.DB
+	rdb         *sql.DB // reads that need no transaction: on SQLite a pool of read-only connections beside the single writer
 	dialect     string
 	now         func() time.Time
 	rescueAfter time.Duration
@@ -90,13 +91,16 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, dialect: "postgres", now: time.Now, rescueAfter: rescue}
+	s := &Store{db: db, rdb: db, dialect: "postgres", now: time.Now, rescueAfter: rescue}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
 }
+
+// sqliteReaders is the size of SQLite's read-only pool.
+const sqliteReaders = 4
 
 func openSQLite(ctx context.Context, file string) (*Store, error) {
 	if file == "" {
@@ -117,6 +121,16 @@ func openSQLite(ctx context.Context, file string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// In WAL mode readers do not wait for the writer: the workers' lookups and the UI's pages
+	// run on their own connections, and see every write that was acknowledged (committed).
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout(10000)")
+	rq.Add("_pragma", "query_only(1)")
+	s.rdb = sql.OpenDB(stmtCacheConnector{dsn: "file:" + file + "?" + rq.Encode(), drv: &sqlite.Driver{}})
+	s.rdb.SetMaxOpenConns(sqliteReaders)
+	s.rdb.SetMaxIdleConns(sqliteReaders)
+	s.rdb.SetConnMaxIdleTime(0)
+	s.rdb.SetConnMaxLifetime(0)
 	s.batcher = newBatcher(s)
 	return s, nil
 }
@@ -138,6 +152,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.batcher != nil {
 			s.batcher.close()
+		}
+		if s.rdb != s.db {
+			s.rdb.Close()
 		}
 	})
 	return s.db.Close()

@@ -100,7 +100,7 @@ func (s *Store) SetTaskDetails(ctx context.Context, number int64, d TaskDetails)
 // DueTasks returns open tasks whose reminder is due at now and whose first message the
 // provider accepted.
 func (s *Store) DueTasks(ctx context.Context, now time.Time, limit int) ([]Task, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+taskCols+` FROM tasks t
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+taskCols+` FROM tasks t
 		WHERE t.status = ? AND t.next_remind_at IS NOT NULL AND t.next_remind_at <= ?
 		AND EXISTS (SELECT 1 FROM messages m WHERE m.run_id = t.run_id AND m.step_idx = t.step_idx AND m.provider_id <> '')
 		ORDER BY t.next_remind_at LIMIT ?`), TaskOpen, now.UnixMilli(), limitOf(limit))
@@ -134,7 +134,7 @@ func (s *Store) ClaimReminder(ctx context.Context, number int64, n int, next tim
 
 // Task returns one task.
 func (s *Store) Task(ctx context.Context, number int64) (Task, error) {
-	t, err := scanTask(s.db.QueryRowContext(ctx, s.q(`SELECT `+taskCols+` FROM tasks WHERE number = ?`), number))
+	t, err := scanTask(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+taskCols+` FROM tasks WHERE number = ?`), number))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Task{}, ErrNotFound
 	}
@@ -168,7 +168,7 @@ func (s *Store) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 	}
 	query += ` ORDER BY number DESC LIMIT ?`
 	args = append(args, limitOf(f.Limit))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("error listing tasks: %w", err)
 	}

@@ -31,7 +31,7 @@ func (s *Store) CreateSession(ctx context.Context, se Session) error {
 func (s *Store) Session(ctx context.Context, idHash string) (Session, error) {
 	se := Session{IDHash: idHash}
 	var created, seen int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT csrf_token, created_at, last_seen_at FROM web_sessions WHERE id_hash = ?`), idHash).
+	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT csrf_token, created_at, last_seen_at FROM web_sessions WHERE id_hash = ?`), idHash).
 		Scan(&se.CSRFToken, &created, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound

@@ -27,7 +27,7 @@ func (s *Store) HourlyActivity(ctx context.Context, since, until time.Time) ([]H
 		out[i].Hour = msTime((first + int64(i)) * hourMS)
 	}
 	count := func(query string, set func(h *HourCount, n int64)) error {
-		rows, err := s.db.QueryContext(ctx, s.q(query), first*hourMS, (last+1)*hourMS)
+		rows, err := s.rdb.QueryContext(ctx, s.q(query), first*hourMS, (last+1)*hourMS)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (s *Store) HourlyActivity(ctx context.Context, since, until time.Time) ([]H
 
 // RunCountsSince returns, per workflow, the number of runs created since t by status.
 func (s *Store) RunCountsSince(ctx context.Context, t time.Time) (map[string]map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT workflow, status, COUNT(*) FROM runs WHERE created_at >= ? GROUP BY workflow, status`), t.UnixMilli())
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT workflow, status, COUNT(*) FROM runs WHERE created_at >= ? GROUP BY workflow, status`), t.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("error counting runs: %w", err)
 	}
@@ -82,7 +82,7 @@ func (s *Store) RunCountsSince(ctx context.Context, t time.Time) (map[string]map
 
 // MessageCountsSince returns the number of messages created since t by status.
 func (s *Store) MessageCountsSince(ctx context.Context, t time.Time) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT status, COUNT(*) FROM messages WHERE created_at >= ? GROUP BY status`), t.UnixMilli())
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT status, COUNT(*) FROM messages WHERE created_at >= ? GROUP BY status`), t.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("error counting messages: %w", err)
 	}

@@ -68,7 +68,7 @@ func (s *Store) LatestWorkflowVersion(ctx context.Context, workflowID, source st
 		query += ` AND source = ?`
 		args = append(args, source)
 	}
-	v, err := scanWorkflowVersion(s.db.QueryRowContext(ctx, s.q(query+` ORDER BY version DESC LIMIT 1`), args...))
+	v, err := scanWorkflowVersion(s.rdb.QueryRowContext(ctx, s.q(query+` ORDER BY version DESC LIMIT 1`), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return WorkflowVersion{}, ErrNotFound
 	}
@@ -80,7 +80,7 @@ func (s *Store) LatestWorkflowVersion(ctx context.Context, workflowID, source st
 
 // LatestWorkflowVersions returns the newest version of every stored workflow, by id.
 func (s *Store) LatestWorkflowVersions(ctx context.Context) (map[string]WorkflowVersion, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+wfVersionCols+` FROM workflow_versions v
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+wfVersionCols+` FROM workflow_versions v
 		WHERE version = (SELECT MAX(version) FROM workflow_versions m WHERE m.workflow_id = v.workflow_id)`)
 	if err != nil {
 		return nil, fmt.Errorf("error reading workflows: %w", err)
@@ -99,7 +99,7 @@ func (s *Store) LatestWorkflowVersions(ctx context.Context) (map[string]Workflow
 
 // WorkflowVersions returns a workflow's versions, newest first.
 func (s *Store) WorkflowVersions(ctx context.Context, workflowID string) ([]WorkflowVersion, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+wfVersionCols+` FROM workflow_versions WHERE workflow_id = ? ORDER BY version DESC`), workflowID)
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+wfVersionCols+` FROM workflow_versions WHERE workflow_id = ? ORDER BY version DESC`), workflowID)
 	if err != nil {
 		return nil, fmt.Errorf("error reading versions of workflow %s: %w", workflowID, err)
 	}
