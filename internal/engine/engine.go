@@ -170,7 +170,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		Workers:              workers,
 		MaxAttempts:          max(1, o.Config.Retry.MaxAttempts),
 		RetryPolicy:          &e.retry,
-		FetchCooldown:        durOr(o.FetchCooldown, 5*time.Millisecond),
+		FetchCooldown:        durOr(o.FetchCooldown, 20*time.Millisecond),
 		FetchPollInterval:    durOr(o.FetchPollInterval, 50*time.Millisecond),
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: rescueAfter, // 0 on SQLite: River's default; Start hands jobs back there
