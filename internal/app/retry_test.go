@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -84,4 +85,59 @@ func TestDeadRunCanBeReplayed(t *testing.T) {
 	eq(t, "replay_of", runs[0]["replay_of"], any(float64(id)))
 	eq(t, "same event", runs[0]["event_id"], runs[1]["event_id"])
 	eq(t, "replay of unknown run", h.api("POST", "/api/v1/runs/999/replay").Status, 404)
+}
+
+const twoRecipients = `
+defaults: {country: KE}
+workflows:
+  - id: customer
+    on: paygee.loan_state
+    do: [{send_whatsapp: {to: customer, template: {name: thank_you, params: ["a"]}}}]
+  - id: office
+    on: paygee.loan_state
+    do: [{send_whatsapp: {to: "+254700000009", template: {name: thank_you, params: ["b"]}}}]
+`
+
+// Runs stored together share one job. One that fails is handed to a job of its own, with its
+// status, and retried there; the shared job leaves it alone, and nothing is sent twice.
+func TestSharedJobHandsAFailingRunToItsOwnJob(t *testing.T) {
+	h := start(t, twoRecipients)
+	h.ca.Faults().Push(sandbox.Fault{Status: 503})
+	h.hook("loan-state", loanEvent("s1", "late", amina()))
+	runs := h.waitRuns(2)
+	var retried int64
+	for _, r := range runs {
+		eq(t, "status", r["status"], any("succeeded"))
+		if r["attempts"] == any(float64(2)) {
+			retried = int64(r["id"].(float64))
+		}
+	}
+	if retried == 0 {
+		t.Fatalf("no run was retried: %v", runs)
+	}
+	run, err := h.app.Store.Run(context.Background(), retried)
+	if err != nil || !run.OwnJob {
+		t.Fatalf("the retried run was not handed to a job of its own: %+v %v", run, err)
+	}
+	kinds := map[string]int{}
+	rows, err := h.app.Store.DB().Query(`SELECT kind, COUNT(*) FROM river_job WHERE kind LIKE 'nudge_run%' GROUP BY kind`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		var n int
+		rows.Scan(&k, &n)
+		kinds[k] = n
+	}
+	rows.Close()
+	eq(t, "shared jobs", kinds["nudge_runs"], 1)
+	eq(t, "own jobs", kinds["nudge_run"], 1)
+	sent := h.waitSent(2)
+	if sent[0].Destination == sent[1].Destination {
+		t.Fatalf("one recipient got both messages: %+v", sent)
+	}
+	time.Sleep(200 * time.Millisecond) // a second send would come now
+	eq(t, "sends", len(h.ca.Sent()), 2)
+	eq(t, "submitted messages", len(h.api("GET", "/api/v1/messages?status=submitted").Body["messages"].([]any)), 2)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,6 +87,8 @@ type Engine struct {
 
 	paceMu   sync.Mutex
 	lastSend map[string]time.Time // per recipient, for pacing
+
+	slots chan struct{} // runs of shared jobs executing at once
 }
 
 // RunArgs is the River job that executes one run.
@@ -95,6 +98,29 @@ type RunArgs struct {
 
 // Kind names the job for River.
 func (RunArgs) Kind() string { return "nudge_run" }
+
+// RunsArgs is the River job that executes the runs stored together (SQLite's group commit
+// stores a batch of webhooks at once): every job costs an insert, a fetch and a completion,
+// on SQLite all on its one writer connection, so one job for many runs is much cheaper. A
+// run that must retry or wait later is handed to a job of its own (RunArgs).
+type RunsArgs struct {
+	RunIDs []int64 `json:"run_ids"`
+}
+
+// Kind names the job for River.
+func (RunsArgs) Kind() string { return "nudge_runs" }
+
+// InsertOpts puts shared jobs in their own queue, whose few workers bound how many runs are
+// taken at once.
+func (RunsArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: sharedQueue} }
+
+const (
+	sharedQueue = "shared_runs"
+	// sharedWorkers shared jobs execute at once, each up to maxRunsPerJob runs, together
+	// never more than MaxWorkers runs at a time.
+	sharedWorkers = 32
+	maxRunsPerJob = 64
+)
 
 // New prepares an engine: River's tables are migrated, nothing runs until Start.
 func New(ctx context.Context, o Options) (*Engine, error) {
@@ -108,6 +134,11 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		lastSend:  map[string]time.Time{},
 		paygee:    o.Paygee,
 	}
+	maxWorkers := o.MaxWorkers
+	if maxWorkers <= 0 {
+		maxWorkers = 100
+	}
+	e.slots = make(chan struct{}, maxWorkers)
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -159,14 +190,16 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{e: e})
+	river.AddWorker(workers, &runsWorker{e: e})
 	river.AddWorker(workers, &remindWorker{e: e})
 	river.AddWorker(workers, &matchWorker{e: e})
-	maxWorkers := o.MaxWorkers
-	if maxWorkers <= 0 {
-		maxWorkers = 100
-	}
 	rc := &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: maxWorkers},
+			// A fetch is a transaction on SQLite's writer that River's query planner prepares
+			// anew each time: fewer of them, each taking more shared jobs.
+			sharedQueue: {MaxWorkers: sharedWorkers, FetchCooldown: 50 * time.Millisecond},
+		},
 		Workers:              workers,
 		MaxAttempts:          max(1, o.Config.Retry.MaxAttempts),
 		RetryPolicy:          &e.retry,
@@ -327,13 +360,18 @@ func (e *Engine) Replay(ctx context.Context, runID int64) (store.Run, error) {
 	return e.store.Replay(ctx, runID, e.enqueue)
 }
 
+// enqueue schedules runs in tx: one alone gets a job of its own, several share jobs.
 func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, _ int64, runIDs []int64) error {
-	if len(runIDs) == 0 {
+	var params []river.InsertManyParams
+	switch {
+	case len(runIDs) == 0:
 		return nil
-	}
-	params := make([]river.InsertManyParams, len(runIDs))
-	for i, id := range runIDs {
-		params[i] = river.InsertManyParams{Args: RunArgs{RunID: id}}
+	case len(runIDs) == 1:
+		params = []river.InsertManyParams{{Args: RunArgs{RunID: runIDs[0]}}}
+	default:
+		for ids := range slices.Chunk(runIDs, maxRunsPerJob) {
+			params = append(params, river.InsertManyParams{Args: RunsArgs{RunIDs: ids}})
+		}
 	}
 	_, err := e.river.InsertManyTx(ctx, tx, params)
 	return err
@@ -343,7 +381,7 @@ func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, _ int64, runIDs []int6
 func (e *Engine) PendingJobs(ctx context.Context) (int64, error) {
 	var n int64
 	err := e.store.DB().QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM river_job WHERE kind = 'nudge_run' AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
+		`SELECT COUNT(*) FROM river_job WHERE kind IN ('nudge_run', 'nudge_runs') AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
 	return n, err
 }
 
@@ -395,13 +433,18 @@ func (e *Engine) sendingPaused(ctx context.Context) bool {
 	return false
 }
 
-// pace keeps one recipient from getting two messages within a second.
+// pace keeps one recipient from getting two messages within a second. A run of a shared
+// job does not wait here: it is handed to a job of its own that comes back when it may send.
 func (e *Engine) pace(ctx context.Context, to string) error {
 	e.paceMu.Lock()
 	now := time.Now()
 	wait := e.lastSend[to].Add(time.Second).Sub(now)
 	if wait < 0 {
 		wait = 0
+	}
+	if wait > 0 && inSharedJob(ctx) {
+		e.paceMu.Unlock()
+		return &waitError{until: e.now().Add(wait), reason: "pacing: one message per second to a recipient"}
 	}
 	e.lastSend[to] = now.Add(wait)
 	if len(e.lastSend) > 10000 {
@@ -412,11 +455,17 @@ func (e *Engine) pace(ctx context.Context, to string) error {
 		}
 	}
 	e.paceMu.Unlock()
-	if wait == 0 {
+	return sleep(ctx, wait)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
 		return nil
 	}
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-time.After(wait):
+	case <-t.C:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

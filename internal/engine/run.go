@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -25,6 +27,68 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	return w.e.execute(ctx, job.Args.RunID)
 }
 
+type runsWorker struct {
+	river.WorkerDefaults[RunsArgs]
+	e *Engine
+}
+
+type sharedJobKey struct{}
+
+// inSharedJob reports whether ctx is a run's inside a shared job (RunsArgs).
+func inSharedJob(ctx context.Context) bool { return ctx.Value(sharedJobKey{}) != nil }
+
+// Work executes a shared job's runs side by side. A run that is to retry or wait later has
+// been handed to a job of its own by then (setAside); what returns an error otherwise makes
+// River run the job again, and then the runs that finished or were handed off are left alone.
+func (w *runsWorker) Work(ctx context.Context, job *river.Job[RunsArgs]) error {
+	ctx = context.WithValue(ctx, sharedJobKey{}, true)
+	ids := job.Args.RunIDs
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		select {
+		case w.e.slots <- struct{}{}:
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-w.e.slots }()
+			errs[i] = w.e.execute(ctx, id)
+		}()
+	}
+	wg.Wait()
+	var failed []error
+	for i, err := range errs {
+		var snoozed *river.JobSnoozeError
+		var cancelled *river.JobCancelError
+		if err == nil || errors.As(err, &snoozed) || errors.As(err, &cancelled) {
+			continue
+		}
+		failed = append(failed, fmt.Errorf("run %d: %w", ids[i], err))
+	}
+	return errors.Join(failed...)
+}
+
+// setAside stops a run for now: it records the status and why (taking back the attempt when
+// undo is set), and River takes the run up again after d. A run's own job snoozes; a shared
+// job hands the run to a job of its own, scheduled in the same transaction as the status.
+func (e *Engine) setAside(ctx context.Context, runID int64, status, reason string, undo bool, d time.Duration) error {
+	var resume func(ctx context.Context, tx *sql.Tx) error
+	if inSharedJob(ctx) {
+		resume = func(ctx context.Context, tx *sql.Tx) error {
+			_, err := e.river.InsertTx(ctx, tx, RunArgs{RunID: runID}, &river.InsertOpts{ScheduledAt: time.Now().Add(d)})
+			return err
+		}
+	}
+	if err := e.store.PauseRun(ctx, runID, status, reason, undo, resume); err != nil {
+		return err
+	}
+	return river.JobSnooze(d)
+}
+
 // execute runs one run from its first unfinished step. Every retry is scheduled with a River
 // snooze and counted in the run's own attempts, so that one counter decides when a run is
 // dead, and pauses that are not failures (quiet hours, a provider refusing our credentials)
@@ -37,8 +101,8 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 	if err != nil {
 		return err
 	}
-	if store.RunFinished(run.Status) {
-		return nil
+	if store.RunFinished(run.Status) || (run.OwnJob && inSharedJob(ctx)) {
+		return nil // done, or handed to a job of its own
 	}
 	log := e.log.With("run_id", run.ID, "event_id", run.EventID, "workflow", run.Workflow)
 	wf, ok := e.Workflow(run.Workflow)
@@ -55,7 +119,10 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 	}
 	if e.sendingPaused(ctx) {
 		// Sending is paused: come back later without counting an attempt.
-		return river.JobSnooze(e.authPause)
+		if !inSharedJob(ctx) {
+			return river.JobSnooze(e.authPause) // the run stays queued
+		}
+		return e.setAside(ctx, run.ID, store.RunWaiting, "sending paused: the provider refused our credentials", false, e.authPause)
 	}
 	if run, err = e.store.StartAttempt(ctx, run.ID); err != nil {
 		return err
@@ -97,7 +164,7 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 				continue
 			}
 		}
-		out, err := e.doStep(ctx, run, wf, i, st, data)
+		out, msg, err := e.doStep(ctx, run, wf, i, st, data)
 		var skip *skipError
 		var wait *waitError
 		switch {
@@ -109,11 +176,8 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 			log.Info("step skipped", "step", i+1, "reason", skip.reason)
 			continue
 		case errors.As(err, &wait):
-			if err := e.store.UndoAttempt(ctx, run.ID, store.RunWaiting, wait.reason); err != nil {
-				return err
-			}
 			log.Info("run waiting", "until", wait.until.Format(time.RFC3339))
-			return river.JobSnooze(max(time.Second, wait.until.Sub(e.now())))
+			return e.setAside(ctx, run.ID, store.RunWaiting, wait.reason, true, max(time.Second, wait.until.Sub(e.now())))
 		case err != nil:
 			return e.fail(ctx, run, fmt.Errorf("step %d (%s): %w", i+1, st.Action, err), log)
 		}
@@ -122,9 +186,8 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 		if st.ID != "" {
 			outputs[st.ID] = out
 		}
-		done := store.StepCompletion{Step: store.Step{RunID: run.ID, Index: i, StepID: st.ID, Action: st.Action, Status: store.StepDone, Output: outJSON}}
-		if id, ok := out["message_id"].(int64); ok {
-			done.MessageID = id
+		done := store.StepCompletion{Step: store.Step{RunID: run.ID, Index: i, StepID: st.ID, Action: st.Action, Status: store.StepDone, Output: outJSON}, Message: msg}
+		if msg != nil {
 			done.ProviderID, _ = out["provider_id"].(string)
 		}
 		last := i == len(wf.Steps)-1
@@ -166,10 +229,7 @@ func (e *Engine) fail(ctx context.Context, run store.Run, err error, log *slog.L
 			e.pauseSending()
 			log.Warn("provider refused our credentials; sending paused", "err", err)
 		}
-		if uerr := e.store.UndoAttempt(ctx, run.ID, store.RunRetrying, err.Error()); uerr != nil {
-			return uerr
-		}
-		return river.JobSnooze(e.authPause)
+		return e.setAside(ctx, run.ID, store.RunRetrying, err.Error(), true, e.authPause)
 	}
 	if run.Attempts >= max(1, e.cfg.Retry.MaxAttempts) {
 		log.Warn("run dead: retries exhausted", "attempts", run.Attempts, "err", err)
@@ -180,10 +240,7 @@ func (e *Engine) fail(ctx context.Context, run store.Run, err error, log *slog.L
 	}
 	delay := max(retryAfter, e.retry.Delay(run.Attempts))
 	log.Warn("run will retry", "attempt", run.Attempts, "in", delay.Round(time.Millisecond).String(), "err", err)
-	if ferr := e.store.FinishRun(ctx, run.ID, store.RunRetrying, err.Error()); ferr != nil {
-		return ferr
-	}
-	return river.JobSnooze(delay)
+	return e.setAside(ctx, run.ID, store.RunRetrying, err.Error(), false, delay)
 }
 
 func (e *Engine) finish(ctx context.Context, run store.Run, status, errText string) error {
@@ -214,12 +271,13 @@ func decodeOutput(b []byte) map[string]any {
 	return out
 }
 
-// doStep executes one step and returns its output for later steps.
-func (e *Engine) doStep(ctx context.Context, run store.Run, wf *workflow.Workflow, idx int, st *workflow.Step, data map[string]any) (map[string]any, error) {
+// doStep executes one step and returns its output for later steps, and the message it sent.
+func (e *Engine) doStep(ctx context.Context, run store.Run, wf *workflow.Workflow, idx int, st *workflow.Step, data map[string]any) (map[string]any, *store.Message, error) {
 	switch st.Action {
 	case workflow.ActionSendWhatsApp, workflow.ActionTask:
 		return e.send(ctx, run, idx, st, data)
 	default:
-		return e.paygeeStep(ctx, st, data)
+		out, err := e.paygeeStep(ctx, st, data)
+		return out, nil, err
 	}
 }

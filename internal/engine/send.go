@@ -237,81 +237,66 @@ func (e *Engine) plan(ctx context.Context, st *workflow.Step, data map[string]an
 	return rcpt, contact, nil
 }
 
-// send executes send_whatsapp and task steps. The message row is written before the call
-// and marked with the provider's id after it, with the step's checkpoint: a retry that
-// finds the id does not send again.
-func (e *Engine) send(ctx context.Context, run store.Run, idx int, st *workflow.Step, data map[string]any) (map[string]any, error) {
+// send executes send_whatsapp and task steps and returns the message sent, which the
+// caller records with the step's checkpoint in one transaction: a retry that finds the
+// checkpoint does not send again. Nothing is written before the send that a retry would
+// need; a send the provider refuses is recorded with its error.
+func (e *Engine) send(ctx context.Context, run store.Run, idx int, st *workflow.Step, data map[string]any) (map[string]any, *store.Message, error) {
 	rcpt, contact, err := e.plan(ctx, st, data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	output := map[string]any{"to": rcpt.Phone}
 	var task store.Task
 	if st.Action == workflow.ActionTask {
 		task, err = e.store.PrepareTask(ctx, run.ID, idx, rcpt.Phone)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		data["task"] = map[string]any{"number": task.Number}
 		output["task_number"] = task.Number
 	}
 	out, err := e.compose(st.Args, data, contact.WindowOpen(e.now()))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out.To = rcpt
-	row := store.Message{RunID: run.ID, StepIndex: idx, Workflow: run.Workflow, To: rcpt.Phone, Kind: out.Kind, Text: out.Text}
+	msg := &store.Message{RunID: run.ID, StepIndex: idx, Workflow: run.Workflow, To: rcpt.Phone, Kind: out.Kind, Text: out.Text}
 	if out.Template != nil {
-		row.Template, row.Params = out.Template.Name, out.Template.Params
-	}
-	msg, err := e.store.PrepareMessage(ctx, row)
-	if err != nil {
-		return nil, err
-	}
-	output["message_id"] = msg.ID
-	if msg.ProviderID != "" {
-		output["provider_id"] = msg.ProviderID
-		return output, nil // accepted on an earlier attempt
-	}
-	row.ID = msg.ID
-	if !msg.SameContent(row) { // an earlier attempt chose differently (window, template)
-		if err := e.store.UpdateQueuedMessage(ctx, row); err != nil {
-			return nil, err
-		}
+		msg.Template, msg.Params = out.Template.Name, out.Template.Params
 	}
 	if task.Number != 0 {
 		if err := e.describeTask(ctx, task.Number, run.Workflow, rcpt, st, data); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if e.sender == nil {
-		return nil, permanent(fmt.Errorf("no ChatArchitect client configured"))
+		return nil, nil, permanent(fmt.Errorf("no ChatArchitect client configured"))
 	}
 	if err := e.waitSendToken(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := e.pace(ctx, rcpt.Phone); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	start := time.Now()
 	res, err := e.sender.Send(ctx, out.message())
 	e.metrics.SendDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		class, _ := classify(err)
-		if ferr := e.store.MessageFailed(ctx, msg.ID, err.Error(), class == Permanent); ferr != nil {
-			return nil, ferr
+		if ferr := e.store.UnsentMessage(ctx, *msg, err.Error(), class == Permanent); ferr != nil {
+			return nil, nil, ferr
 		}
 		if class == Permanent {
 			e.metrics.Messages.WithLabelValues(store.MsgFailed).Inc()
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	// The provider's id is recorded with the step's checkpoint, in one transaction (CompleteStep).
 	e.metrics.Messages.WithLabelValues(store.MsgSubmitted).Inc()
 	e.clearAuthAlert()
 	output["provider_id"] = res.MessageID
 	output["kind"] = out.Kind
-	return output, nil
+	return output, msg, nil
 }
 
 func (e *Engine) clearAuthAlert() {
@@ -374,6 +359,9 @@ func (e *Engine) describeTask(ctx context.Context, number int64, wf string, rcpt
 	return e.store.SetTaskDetails(ctx, number, d)
 }
 
+// maxSharedWait is the longest a run of a shared job waits for the send rate.
+const maxSharedWait = 2 * time.Second
+
 // sendRateBucket names the database's token bucket for outbound sends.
 const sendRateBucket = "chatarchitect.send"
 
@@ -382,7 +370,18 @@ const sendRateBucket = "chatarchitect.send"
 // process owns the file, so the in-process limiter is already global.
 func (e *Engine) waitSendToken(ctx context.Context) error {
 	if e.store.Dialect() != "postgres" {
-		return e.limiter.Wait(ctx)
+		if !inSharedJob(ctx) {
+			return e.limiter.Wait(ctx)
+		}
+		// A run of a shared job waits a moment at most; behind a longer queue it is handed
+		// to a job of its own, so that shared jobs end soon.
+		r := e.limiter.Reserve()
+		if d := r.Delay(); d > maxSharedWait {
+			r.Cancel()
+			return &waitError{until: e.now().Add(d), reason: "send rate: waiting for a turn"}
+		} else {
+			return sleep(ctx, d)
+		}
 	}
 	return e.store.WaitToken(ctx, sendRateBucket, float64(e.limiter.Limit()), e.limiter.Burst())
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
-	"time"
 )
 
 // batcher is SQLite's group commit: concurrent writes (webhooks being stored, and the
@@ -95,8 +94,10 @@ func (b *batcher) loop() {
 // commit runs a batch in one transaction and answers every request.
 func (b *batcher) commit(batch []*writeReq) {
 	s := b.s
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// Not cancellable: the SQLite driver watches a cancellable context with a goroutine per
+	// statement, a cost every write in the batch would pay; a statement that waits on a
+	// lock gives up after busy_timeout anyway.
+	ctx := context.Background()
 	errs := make([]error, len(batch))
 	fail := func(err error) {
 		for _, r := range batch {

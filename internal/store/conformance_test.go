@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -38,10 +39,27 @@ func TestRunLifecycle(t *testing.T) {
 	if run.Status != store.RunRunning || run.Attempts != 1 {
 		t.Fatalf("started: %+v", run)
 	}
-	must(t, s.UndoAttempt(ctx, id, store.RunWaiting, "quiet hours"))
-	must(t, s.UndoAttempt(ctx, id, store.RunWaiting, "quiet hours")) // never below zero
-	if run, _ = s.Run(ctx, id); run.Attempts != 0 || run.Status != store.RunWaiting || run.Error != "quiet hours" {
+	must(t, s.PauseRun(ctx, id, store.RunWaiting, "quiet hours", true, nil))
+	must(t, s.PauseRun(ctx, id, store.RunWaiting, "quiet hours", true, nil)) // never below zero
+	if run, _ = s.Run(ctx, id); run.Attempts != 0 || run.Status != store.RunWaiting || run.Error != "quiet hours" || run.OwnJob {
 		t.Fatalf("undone: %+v", run)
+	}
+	// Handing a run to a job of its own: the status and the job commit together, or neither.
+	other := res.Runs[1].ID
+	_, err = s.StartAttempt(ctx, other)
+	must(t, err)
+	refused := errors.New("queue refused")
+	err = s.PauseRun(ctx, other, store.RunRetrying, "503", false, func(context.Context, *sql.Tx) error { return refused })
+	if run, _ = s.Run(ctx, other); !errors.Is(err, refused) || run.Status != store.RunRunning || run.OwnJob {
+		t.Fatalf("a refused hand-off changed the run: %v, %+v", err, run)
+	}
+	resumed := false
+	must(t, s.PauseRun(ctx, other, store.RunRetrying, "503", false, func(_ context.Context, tx *sql.Tx) error {
+		resumed = tx != nil
+		return nil
+	}))
+	if run, _ = s.Run(ctx, other); !resumed || run.Status != store.RunRetrying || run.Attempts != 1 || !run.OwnJob {
+		t.Fatalf("handed off: resumed %v, %+v", resumed, run)
 	}
 	must(t, s.FinishStep(ctx, store.Step{RunID: id, Index: 0, StepID: "a", Action: "send_whatsapp", Status: store.StepDone, Output: []byte(`{"k":"v"}`)}))
 	must(t, s.FinishStep(ctx, store.Step{RunID: id, Index: 0, Action: "send_whatsapp", Status: store.StepSkipped}))
@@ -60,7 +78,7 @@ func TestRunLifecycle(t *testing.T) {
 	}
 	counts, err := s.CountRuns(ctx)
 	must(t, err)
-	if counts[store.RunDead] != 1 || counts[store.RunQueued] != 2 {
+	if counts[store.RunDead] != 1 || counts[store.RunQueued] != 1 || counts[store.RunRetrying] != 1 {
 		t.Fatalf("counts: %v", counts)
 	}
 	for _, c := range []struct {
@@ -100,16 +118,24 @@ func TestRunLifecycle(t *testing.T) {
 func TestMessageLifecycle(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	m, err := s.PrepareMessage(ctx, store.Message{RunID: 1, StepIndex: 0, Workflow: "w", To: "254712345678", Kind: "text", Text: "a"})
+	res, err := s.Ingest(ctx, store.NewEvent{Trigger: "t", Body: []byte(`{}`)}, []store.PlannedRun{{Workflow: "w"}},
+		func(context.Context, *sql.Tx, int64, []int64) error { return nil })
 	must(t, err)
-	must(t, s.UpdateQueuedMessage(ctx, store.Message{ID: m.ID, To: "254712345678", Kind: "template", Template: "tpl", Params: []string{"x", "y"}}))
-	must(t, s.MessageFailed(ctx, m.ID, "timeout", false))
-	got, err := s.Message(ctx, m.ID)
+	run := res.Runs[0].ID
+	// A run step's message is written when the provider answers: refused (to retry) with the
+	// content of that attempt, then accepted with the step's checkpoint.
+	first := store.Message{RunID: run, StepIndex: 0, Workflow: "w", To: "254712345678", Kind: "text", Text: "a"}
+	must(t, s.UnsentMessage(ctx, first, "timeout", false))
+	tpl := store.Message{RunID: run, StepIndex: 0, Workflow: "w", To: "254712345678", Kind: "template", Template: "tpl", Params: []string{"x", "y"}}
+	must(t, s.UnsentMessage(ctx, tpl, "503", false))
+	ms, err := s.ListMessages(ctx, store.MessageFilter{RunID: run})
 	must(t, err)
-	if got.Kind != "template" || got.Template != "tpl" || len(got.Params) != 2 || got.Status != store.MsgQueued || got.Error != "timeout" {
-		t.Fatalf("queued message: %+v", got)
+	if len(ms) != 1 || ms[0].Kind != "template" || len(ms[0].Params) != 2 || ms[0].Status != store.MsgQueued || ms[0].Error != "503" {
+		t.Fatalf("queued message: %+v", ms)
 	}
-	must(t, s.MessageSubmitted(ctx, m.ID, "p1"))
+	m := ms[0]
+	must(t, s.CompleteStep(ctx, store.StepCompletion{Step: store.Step{RunID: run, Index: 0, Action: "send_whatsapp", Status: store.StepDone},
+		Message: &tpl, ProviderID: "p1"}))
 	byProvider, err := s.MessageByProviderID(ctx, "p1")
 	must(t, err)
 	if byProvider.ID != m.ID || byProvider.Status != store.MsgSubmitted || byProvider.Error != "" {
@@ -119,24 +145,34 @@ func TestMessageLifecycle(t *testing.T) {
 		t.Fatalf("unknown provider id: %v", err)
 	}
 	// Accepted messages keep their content and are not failed with the run.
-	must(t, s.UpdateQueuedMessage(ctx, store.Message{ID: m.ID, To: "1", Kind: "text"}))
-	unsent, err := s.PrepareMessage(ctx, store.Message{RunID: 1, StepIndex: 1, Workflow: "w", To: "254712345678", Kind: "text"})
-	must(t, err)
-	must(t, s.FailUnsentMessages(ctx, 1, "run failed"))
-	if got, _ = s.Message(ctx, m.ID); got.Kind != "template" || got.Status != store.MsgSubmitted {
+	must(t, s.UnsentMessage(ctx, first, "late retry", true))
+	must(t, s.UnsentMessage(ctx, store.Message{RunID: run, StepIndex: 1, Workflow: "w", To: "254712345678", Kind: "text"}, "503", false))
+	must(t, s.FailUnsentMessages(ctx, run, "run failed"))
+	if got, _ := s.Message(ctx, m.ID); got.Kind != "template" || got.Status != store.MsgSubmitted || got.Error != "" {
 		t.Fatalf("accepted message changed: %+v", got)
 	}
-	if got, _ = s.Message(ctx, unsent.ID); got.Status != store.MsgFailed || got.Error != "run failed" {
-		t.Fatalf("unsent message: %+v", got)
+	if ms, _ = s.ListMessages(ctx, store.MessageFilter{RunID: run, Status: store.MsgFailed}); len(ms) != 1 || ms[0].StepIndex != 1 || ms[0].Error != "run failed" {
+		t.Fatalf("unsent message: %+v", ms)
+	}
+	// A reminder's message is recorded before its send, and failed or accepted after it.
+	r, err := s.PrepareMessage(ctx, store.Message{RunID: 2, StepIndex: 1000, Workflow: "w", To: "254712345679", Kind: "text", Text: "reminder"})
+	must(t, err)
+	must(t, s.MessageFailed(ctx, r.ID, "timeout", false))
+	if again, _ := s.PrepareMessage(ctx, store.Message{RunID: 2, StepIndex: 1000, Workflow: "w", To: "254712345679", Kind: "text"}); again.ID != r.ID || again.Error != "timeout" {
+		t.Fatalf("reminder message again: %+v", again)
+	}
+	must(t, s.MessageSubmitted(ctx, r.ID, "p2"))
+	if got, _ := s.MessageByProviderID(ctx, "p2"); got.ID != r.ID || got.Status != store.MsgSubmitted {
+		t.Fatalf("reminder submitted: %+v", got)
 	}
 	for _, c := range []struct {
 		f    store.MessageFilter
 		want int
 	}{
-		{store.MessageFilter{}, 2},
+		{store.MessageFilter{}, 3},
 		{store.MessageFilter{To: "254712345678", Status: store.MsgFailed}, 1},
-		{store.MessageFilter{Workflow: "w", RunID: 1}, 2},
-		{store.MessageFilter{RunID: 2}, 0},
+		{store.MessageFilter{Workflow: "w", RunID: run}, 2},
+		{store.MessageFilter{RunID: run + 1000}, 0},
 	} {
 		ms, err := s.ListMessages(ctx, c.f)
 		must(t, err)

@@ -28,7 +28,7 @@ func (s *Store) Contact(ctx context.Context, phone string) (Contact, error) {
 	var opted int
 	var last sql.NullInt64
 	var updated int64
-	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT opted_out, opt_reason, last_inbound_at, updated_at FROM contacts WHERE phone = ?`), phone).
+	err := s.rdb.QueryRowContext(lookup(ctx), s.q(`SELECT opted_out, opt_reason, last_inbound_at, updated_at FROM contacts WHERE phone = ?`), phone).
 		Scan(&opted, &c.OptReason, &last, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, nil

@@ -188,7 +188,7 @@ func (s *Store) insertID(ctx context.Context, q queryer, query string, args ...a
 
 // Event returns one event.
 func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
-	row := s.rdb.QueryRowContext(ctx, s.q(`SELECT `+eventCols+` FROM events WHERE id = ?`), id)
+	row := s.rdb.QueryRowContext(lookup(ctx), s.q(`SELECT `+eventCols+` FROM events WHERE id = ?`), id)
 	ev, err := scanEvent(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, ErrNotFound

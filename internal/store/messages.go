@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -79,17 +78,14 @@ func scanMessage(r scanner) (Message, error) {
 // the step already has a message (a retried run), that message is returned unchanged, so the
 // caller can tell whether it was already accepted by the provider.
 func (s *Store) PrepareMessage(ctx context.Context, m Message) (Message, error) {
-	params, _ := json.Marshal(m.Params)
-	if m.Params == nil {
-		params = []byte("[]")
-	}
+	params := paramsJSON(m.Params)
 	now := s.nowMS()
 	var got Message
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		got, err = scanMessage(tx.QueryRowContext(ctx, s.q(`INSERT INTO messages (run_id, step_idx, workflow, to_phone, kind, text, template, params, status, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step_idx) DO NOTHING RETURNING `+msgCols),
-			m.RunID, m.StepIndex, m.Workflow, m.To, m.Kind, m.Text, m.Template, string(params), MsgQueued, now, now))
+			m.RunID, m.StepIndex, m.Workflow, m.To, m.Kind, m.Text, m.Template, params, MsgQueued, now, now))
 		if errors.Is(err, sql.ErrNoRows) { // the step has its message already
 			got, err = scanMessage(tx.QueryRowContext(ctx, s.q(`SELECT `+msgCols+` FROM messages WHERE run_id = ? AND step_idx = ?`), m.RunID, m.StepIndex))
 		}
@@ -101,22 +97,42 @@ func (s *Store) PrepareMessage(ctx context.Context, m Message) (Message, error) 
 	return got, nil
 }
 
-// SameContent reports whether two messages say the same thing to the same number.
-func (m Message) SameContent(o Message) bool {
-	return m.To == o.To && m.Kind == o.Kind && m.Text == o.Text && m.Template == o.Template && slices.Equal(m.Params, o.Params)
+func paramsJSON(p []string) string {
+	if p == nil {
+		return "[]"
+	}
+	b, _ := json.Marshal(p)
+	return string(b)
 }
 
-// UpdateQueuedMessage rewrites what a not-yet-accepted message will say (its window or
-// template choice may change between attempts).
-func (s *Store) UpdateQueuedMessage(ctx context.Context, m Message) error {
-	params, _ := json.Marshal(m.Params)
-	if m.Params == nil {
-		params = []byte("[]")
+// upsertMessage writes a run step's message as it stands after a send: accepted (status
+// submitted, with the provider's id) or not (queued to retry, or failed). A message the
+// provider accepted is never written over.
+func (s *Store) upsertMessage(ctx context.Context, tx *sql.Tx, m Message, status, providerID, errText string) error {
+	params := paramsJSON(m.Params)
+	now := s.nowMS()
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO messages (run_id, step_idx, workflow, to_phone, kind, text, template, params, status, provider_id, error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, step_idx) DO UPDATE SET to_phone = excluded.to_phone, kind = excluded.kind, text = excluded.text,
+			template = excluded.template, params = excluded.params, status = excluded.status, provider_id = excluded.provider_id,
+			error = excluded.error, updated_at = excluded.updated_at
+		WHERE messages.provider_id = ''`),
+		m.RunID, m.StepIndex, m.Workflow, m.To, m.Kind, m.Text, m.Template, params, status, providerID, errText, now, now)
+	if err != nil {
+		return fmt.Errorf("error recording message: %w", err)
+	}
+	return nil
+}
+
+// UnsentMessage records a run step's message that the provider did not accept: queued to
+// try again, or failed when final.
+func (s *Store) UnsentMessage(ctx context.Context, m Message, errText string, final bool) error {
+	status := MsgQueued
+	if final {
+		status = MsgFailed
 	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET to_phone = ?, kind = ?, text = ?, template = ?, params = ?, updated_at = ?
-			WHERE id = ? AND provider_id = ''`), m.To, m.Kind, m.Text, m.Template, string(params), s.nowMS(), m.ID)
-		return err
+		return s.upsertMessage(ctx, tx, m, status, "", errText)
 	})
 }
 

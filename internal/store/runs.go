@@ -31,31 +31,34 @@ func RunFinished(status string) bool {
 
 // Run is one workflow's execution on one event.
 type Run struct {
-	ID        int64
-	EventID   int64
-	Workflow  string
-	Status    string
-	Error     string
-	Attempts  int
-	ReplayOf  int64
+	ID       int64
+	EventID  int64
+	Workflow string
+	Status   string
+	Error    string
+	Attempts int
+	ReplayOf int64
+	// OwnJob is set once a run that shared a job with others was given a job of its own
+	// (to retry or to wait): from then on only that job executes it.
+	OwnJob    bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
 
-const runCols = `id, event_id, workflow, status, error, attempts, replay_of, created_at, updated_at`
+const runCols = `id, event_id, workflow, status, error, attempts, replay_of, own_job, created_at, updated_at`
 
 func scanRun(r scanner) (Run, error) {
 	var run Run
 	var replay sql.NullInt64
-	var created, updated int64
-	err := r.Scan(&run.ID, &run.EventID, &run.Workflow, &run.Status, &run.Error, &run.Attempts, &replay, &created, &updated)
-	run.ReplayOf, run.CreatedAt, run.UpdatedAt = replay.Int64, msTime(created), msTime(updated)
+	var created, updated, own int64
+	err := r.Scan(&run.ID, &run.EventID, &run.Workflow, &run.Status, &run.Error, &run.Attempts, &replay, &own, &created, &updated)
+	run.ReplayOf, run.OwnJob, run.CreatedAt, run.UpdatedAt = replay.Int64, own != 0, msTime(created), msTime(updated)
 	return run, err
 }
 
 // Run returns one run.
 func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
-	run, err := scanRun(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+runCols+` FROM runs WHERE id = ?`), id))
+	run, err := scanRun(s.rdb.QueryRowContext(lookup(ctx), s.q(`SELECT `+runCols+` FROM runs WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Run{}, ErrNotFound
 	}
@@ -283,7 +286,7 @@ type Step struct {
 
 // Steps returns a run's finished steps in order.
 func (s *Store) Steps(ctx context.Context, runID int64) ([]Step, error) {
-	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT run_id, idx, step_id, action, status, output, error, updated_at
+	rows, err := s.rdb.QueryContext(lookup(ctx), s.q(`SELECT run_id, idx, step_id, action, status, output, error, updated_at
 		FROM run_steps WHERE run_id = ? ORDER BY idx`), runID)
 	if err != nil {
 		return nil, fmt.Errorf("error reading steps of run %d: %w", runID, err)
@@ -308,19 +311,19 @@ func (s *Store) Steps(ctx context.Context, runID int64) ([]Step, error) {
 // this was its last step.
 type StepCompletion struct {
 	Step       Step
-	MessageID  int64  // 0 when the step sent nothing
-	ProviderID string // the provider's id of that message
-	RunStatus  string // "" unless the run ends with this step
+	Message    *Message // the message the step sent, nil when it sent none
+	ProviderID string   // the provider's id of that message
+	RunStatus  string   // "" unless the run ends with this step
 	RunError   string
 }
 
-// CompleteStep records a finished step. Its message's provider id and its checkpoint commit
-// together, so that no crash can leave a sent message whose step looks unfinished.
+// CompleteStep records a finished step. The message it sent (written only now: nothing is
+// recorded before the send that a retry would need) and its checkpoint commit together,
+// so that no crash can leave a sent message whose step looks unfinished.
 func (s *Store) CompleteStep(ctx context.Context, d StepCompletion) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if d.MessageID != 0 {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, provider_id = ?, error = '', updated_at = ?
-				WHERE id = ? AND status = ?`), MsgSubmitted, d.ProviderID, s.nowMS(), d.MessageID, MsgQueued); err != nil {
+		if d.Message != nil {
+			if err := s.upsertMessage(ctx, tx, *d.Message, MsgSubmitted, d.ProviderID, ""); err != nil {
 				return err
 			}
 		}
@@ -370,13 +373,28 @@ func (s *Store) finishStep(ctx context.Context, q queryer, st Step) error {
 	return nil
 }
 
-// UndoAttempt takes back the attempt StartAttempt counted, for a run that pauses without
-// failing (quiet hours, a provider refusing credentials), and records why it waits.
-func (s *Store) UndoAttempt(ctx context.Context, id int64, status, reason string) error {
+// PauseRun records why a run stops for now (status retrying or waiting), taking back the
+// attempt StartAttempt counted when undoAttempt is set (a pause that is not a failure:
+// quiet hours, a provider refusing credentials). A non-nil resume runs in the same
+// transaction and schedules the run's own job to take it up again: the run is then marked
+// OwnJob, so that the job it shared with other runs leaves it alone.
+func (s *Store) PauseRun(ctx context.Context, id int64, status, reason string, undoAttempt bool, resume func(ctx context.Context, tx *sql.Tx) error) error {
+	undo, own := 0, 0
+	if undoAttempt {
+		undo = 1
+	}
+	if resume != nil {
+		own = 1
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? WHERE id = ?`),
-			status, reason, s.nowMS(), id)
-		return err
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET status = ?, error = ?,
+			attempts = CASE WHEN ? = 1 AND attempts > 0 THEN attempts - 1 ELSE attempts END,
+			own_job = CASE WHEN ? = 1 THEN 1 ELSE own_job END, updated_at = ? WHERE id = ?`),
+			status, reason, undo, own, s.nowMS(), id)
+		if err != nil || resume == nil {
+			return err
+		}
+		return resume(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("error updating run %d: %w", id, err)

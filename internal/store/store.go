@@ -271,6 +271,10 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// lookup is the context of a read by key that every run makes: it takes microseconds, and a
+// cancellable context would cost the SQLite driver a goroutine watching it per statement.
+func lookup(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
 // q rewrites ? placeholders for the dialect.
 func (s *Store) q(query string) string {
 	if s.dialect != "postgres" {
