@@ -121,6 +121,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr, slog.LevelInfo)
+	app.TuneGC()
 	a, err := app.Start(ctx, app.Options{Config: cfg, Logger: log})
 	if err != nil {
 		return err

@@ -88,7 +88,13 @@ type Engine struct {
 	paceMu   sync.Mutex
 	lastSend map[string]time.Time // per recipient, for pacing
 
-	slots chan struct{} // runs of shared jobs executing at once
+	// runq feeds runs to MaxWorkers long-lived goroutines (onRunner): they bound how many
+	// runs execute at once, and a fresh goroutine per run would grow its stack anew for the
+	// SQLite driver's deep calls, every time.
+	runq       chan func()
+	runners    int
+	runnersEnd sync.WaitGroup
+	closeRunq  sync.Once
 }
 
 // RunArgs is the River job that executes one run.
@@ -138,7 +144,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if maxWorkers <= 0 {
 		maxWorkers = 100
 	}
-	e.slots = make(chan struct{}, maxWorkers)
+	e.runq, e.runners = make(chan func()), maxWorkers
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -233,6 +239,13 @@ func (e *Engine) Start(ctx context.Context) error {
 			return fmt.Errorf("error handing back interrupted jobs: %w", err)
 		}
 	}
+	for range e.runners {
+		e.runnersEnd.Go(func() {
+			for run := range e.runq {
+				run()
+			}
+		})
+	}
 	return e.river.Start(ctx)
 }
 
@@ -243,7 +256,12 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return e.river.StopAndCancel(cctx)
+		err = e.river.StopAndCancel(cctx)
+	}
+	if err == nil {
+		// No shared job runs any more, so nothing sends to runq.
+		e.closeRunq.Do(func() { close(e.runq) })
+		e.runnersEnd.Wait()
 	}
 	return err
 }

@@ -24,7 +24,25 @@ type runWorker struct {
 }
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
-	return w.e.execute(ctx, job.Args.RunID)
+	var err error
+	if qerr := w.e.onRunner(ctx, func() { err = w.e.execute(ctx, job.Args.RunID) }); qerr != nil {
+		return qerr
+	}
+	return err
+}
+
+// onRunner runs f on one of the MaxWorkers runners and waits for it, so that no more runs
+// than that execute at once, from shared jobs and jobs of their own together. It returns
+// ctx's error, without running f, when ctx ends before a runner is free.
+func (e *Engine) onRunner(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case e.runq <- func() { defer close(done); f() }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done
+	return nil
 }
 
 type runsWorker struct {
@@ -37,27 +55,28 @@ type sharedJobKey struct{}
 // inSharedJob reports whether ctx is a run's inside a shared job (RunsArgs).
 func inSharedJob(ctx context.Context) bool { return ctx.Value(sharedJobKey{}) != nil }
 
-// Work executes a shared job's runs side by side. A run that is to retry or wait later has
-// been handed to a job of its own by then (setAside); what returns an error otherwise makes
-// River run the job again, and then the runs that finished or were handed off are left alone.
+// Work starts the attempts of a shared job's runs in one write and executes them side by
+// side. A run that is to retry or wait later has been handed to a job of its own by then
+// (setAside); what returns an error otherwise makes River run the job again, and then the
+// runs that finished or were handed off are left alone.
 func (w *runsWorker) Work(ctx context.Context, job *river.Job[RunsArgs]) error {
+	e := w.e
 	ctx = context.WithValue(ctx, sharedJobKey{}, true)
-	ids := job.Args.RunIDs
-	errs := make([]error, len(ids))
+	if e.sendingPaused(ctx) {
+		return river.JobSnooze(e.authPause) // no attempt is counted
+	}
+	runs, err := e.store.StartAttempts(ctx, job.Args.RunIDs)
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(runs))
 	var wg sync.WaitGroup
-	for i, id := range ids {
-		select {
-		case w.e.slots <- struct{}{}:
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-w.e.slots }()
-			errs[i] = w.e.execute(ctx, id)
-		}()
+	for i, run := range runs {
+		wg.Go(func() {
+			if err := e.onRunner(ctx, func() { errs[i] = e.attempt(ctx, run) }); err != nil {
+				errs[i] = err
+			}
+		})
 	}
 	wg.Wait()
 	var failed []error
@@ -67,7 +86,7 @@ func (w *runsWorker) Work(ctx context.Context, job *river.Job[RunsArgs]) error {
 		if err == nil || errors.As(err, &snoozed) || errors.As(err, &cancelled) {
 			continue
 		}
-		failed = append(failed, fmt.Errorf("run %d: %w", ids[i], err))
+		failed = append(failed, fmt.Errorf("run %d: %w", runs[i].ID, err))
 	}
 	return errors.Join(failed...)
 }
@@ -101,9 +120,21 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 	if err != nil {
 		return err
 	}
-	if store.RunFinished(run.Status) || (run.OwnJob && inSharedJob(ctx)) {
-		return nil // done, or handed to a job of its own
+	if store.RunFinished(run.Status) {
+		return nil
 	}
+	if e.sendingPaused(ctx) {
+		// Sending is paused: come back later without counting an attempt.
+		return river.JobSnooze(e.authPause)
+	}
+	if run, err = e.store.StartAttempt(ctx, run.ID); err != nil {
+		return err
+	}
+	return e.attempt(ctx, run)
+}
+
+// attempt executes a run whose attempt has started, from its first unfinished step.
+func (e *Engine) attempt(ctx context.Context, run store.Run) error {
 	log := e.log.With("run_id", run.ID, "event_id", run.EventID, "workflow", run.Workflow)
 	wf, ok := e.Workflow(run.Workflow)
 	if !ok {
@@ -116,16 +147,6 @@ func (e *Engine) execute(ctx context.Context, runID int64) error {
 	data, err := e.eventData(ctx, ev.Trigger, ev.Body)
 	if err != nil {
 		return e.finish(ctx, run, store.RunFailed, "event body: "+err.Error())
-	}
-	if e.sendingPaused(ctx) {
-		// Sending is paused: come back later without counting an attempt.
-		if !inSharedJob(ctx) {
-			return river.JobSnooze(e.authPause) // the run stays queued
-		}
-		return e.setAside(ctx, run.ID, store.RunWaiting, "sending paused: the provider refused our credentials", false, e.authPause)
-	}
-	if run, err = e.store.StartAttempt(ctx, run.ID); err != nil {
-		return err
 	}
 	done, err := e.store.Steps(ctx, run.ID)
 	if err != nil {

@@ -115,6 +115,23 @@ func TestRunLifecycle(t *testing.T) {
 	}
 }
 
+// Starting the runs of a shared job leaves out the finished and the handed-off ones.
+func TestStartAttemptsOfSharedJob(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	batch, err := s.Ingest(ctx, store.NewEvent{Trigger: "t", ExternalID: "x2", Body: []byte(`{}`)},
+		[]store.PlannedRun{{Workflow: "a"}, {Workflow: "b"}, {Workflow: "c"}}, func(context.Context, *sql.Tx, int64, []int64) error { return nil })
+	must(t, err)
+	a, b, c := batch.Runs[0].ID, batch.Runs[1].ID, batch.Runs[2].ID
+	must(t, s.FinishRun(ctx, b, store.RunSucceeded, ""))
+	must(t, s.PauseRun(ctx, c, store.RunRetrying, "503", false, func(context.Context, *sql.Tx) error { return nil }))
+	started, err := s.StartAttempts(ctx, []int64{a, b, c})
+	must(t, err)
+	if len(started) != 1 || started[0].ID != a || started[0].Status != store.RunRunning || started[0].Attempts != 1 {
+		t.Fatalf("started: %+v", started)
+	}
+}
+
 func TestMessageLifecycle(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -149,6 +150,40 @@ func (s *Store) StartAttempt(ctx context.Context, id int64) (Run, error) {
 		return Run{}, fmt.Errorf("error starting run %d: %w", id, err)
 	}
 	return run, nil
+}
+
+// StartAttempts starts an attempt of several runs in one write, as StartAttempt does for
+// one; runs that finished, or that were handed to a job of their own, are left out. It
+// returns the runs it started.
+func (s *Store) StartAttempts(ctx context.Context, ids []int64) ([]Run, error) {
+	list, _ := json.Marshal(ids)
+	in := `SELECT value FROM json_each(?)`
+	if s.dialect == "postgres" {
+		in = `SELECT jsonb_array_elements_text(?::jsonb)::bigint`
+	}
+	var runs []Run
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		runs = runs[:0]
+		rows, err := tx.QueryContext(ctx, s.q(`UPDATE runs SET status = ?, attempts = attempts + 1, updated_at = ?
+			WHERE id IN (`+in+`) AND own_job = 0 AND status NOT IN (?, ?, ?, ?) RETURNING `+runCols),
+			RunRunning, s.nowMS(), string(list), RunSucceeded, RunSkipped, RunFailed, RunDead)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			run, err := scanRun(rows)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, run)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error starting runs: %w", err)
+	}
+	return runs, nil
 }
 
 // FinishRun sets a run's status and error.

@@ -60,6 +60,7 @@ func run(path string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	app.TuneGC()
 	a, err := app.Start(ctx, app.Options{Config: cfg, Logger: log})
 	if err != nil {
 		return err
