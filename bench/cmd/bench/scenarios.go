@@ -378,7 +378,7 @@ func (b *bench) burst(ctx context.Context) error {
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "## Morning burst (%s, one run)\n\n", b.dbName())
-	fmt.Fprintf(&sb, "%d signed `days_late: 5` webhooks (each matches, so each stores an event, a run and a River job) posted at 64 concurrent, while the workers send at `chatarchitect.rate: %d`; then the drain is measured for %s.\n\n", n, b.f.drainRate, b.f.drainWindow)
+	fmt.Fprintf(&sb, "%d signed `days_late: 5` webhooks (each matches, so each stores an event and a run, and its River job: one per run, or shared by the runs stored in one transaction) posted at 64 concurrent, while the workers send at `chatarchitect.rate: %d`; then the drain is measured for %s.\n\n", n, b.f.drainRate, b.f.drainWindow)
 	fmt.Fprintf(&sb, "| measure | value |\n|---|---|\n")
 	fmt.Fprintf(&sb, "| events acknowledged | %d of %d (%d non-2xx) |\n", res.OK, n, res.Failed)
 	fmt.Fprintf(&sb, "| ingest time | %s |\n", ingest.Round(time.Millisecond))
