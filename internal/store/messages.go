@@ -127,13 +127,18 @@ func (s *Store) upsertMessage(ctx context.Context, tx *sql.Tx, m Message, status
 // UnsentMessage records a run step's message that the provider did not accept: queued to
 // try again, or failed when final.
 func (s *Store) UnsentMessage(ctx context.Context, m Message, errText string, final bool) error {
-	status := MsgQueued
-	if final {
-		status = MsgFailed
-	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return s.upsertMessage(ctx, tx, m, status, "", errText)
+		return s.upsertMessage(ctx, tx, m, unsentStatus(final), "", errText)
 	})
+}
+
+// unsentStatus is the status of a message the provider did not accept: queued to try again,
+// failed when final.
+func unsentStatus(final bool) string {
+	if final {
+		return MsgFailed
+	}
+	return MsgQueued
 }
 
 // MessageSubmitted records the provider's acceptance of a message.
@@ -154,13 +159,9 @@ func (s *Store) MessageSubmitted(ctx context.Context, id int64, providerID strin
 
 // MessageFailed records a failure of a message that was never accepted.
 func (s *Store) MessageFailed(ctx context.Context, id int64, errText string, final bool) error {
-	status := MsgQueued
-	if final {
-		status = MsgFailed
-	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET status = ?, error = ?, updated_at = ?
-			WHERE id = ? AND provider_id = ''`), status, errText, s.nowMS(), id)
+			WHERE id = ? AND provider_id = ''`), unsentStatus(final), errText, s.nowMS(), id)
 		return err
 	})
 }
