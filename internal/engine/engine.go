@@ -92,6 +92,7 @@ type Engine struct {
 	// runs execute at once, and a fresh goroutine per run would grow its stack anew for the
 	// SQLite driver's deep calls, every time.
 	runq       chan func()
+	runsPerJob int
 	runners    int
 	runnersEnd sync.WaitGroup
 	closeRunq  sync.Once
@@ -126,6 +127,7 @@ const (
 	// never more than MaxWorkers runs at a time.
 	sharedWorkers = 32
 	maxRunsPerJob = 64
+	sharedBacklog = 30 * time.Second
 )
 
 // New prepares an engine: River's tables are migrated, nothing runs until Start.
@@ -166,6 +168,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		r = 20
 	}
 	e.limiter = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
+	// The runs of the shared jobs in progress all wait their turn under the send rate: jobs
+	// hold about sharedBacklog of sending between them, well inside the job timeout.
+	e.runsPerJob = min(maxRunsPerJob, max(1, int(r*sharedBacklog.Seconds())/sharedWorkers))
 
 	// The store hands River a *sql.DB and, for the enqueue in an event's transaction, a
 	// *sql.Tx: riverdatabasesql is River's PostgreSQL driver for database/sql (over pgx).
@@ -387,7 +392,7 @@ func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, _ int64, runIDs []int6
 	case len(runIDs) == 1:
 		params = []river.InsertManyParams{{Args: RunArgs{RunID: runIDs[0]}}}
 	default:
-		for ids := range slices.Chunk(runIDs, maxRunsPerJob) {
+		for ids := range slices.Chunk(runIDs, e.runsPerJob) {
 			params = append(params, river.InsertManyParams{Args: RunsArgs{RunIDs: ids}})
 		}
 	}

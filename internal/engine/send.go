@@ -359,8 +359,9 @@ func (e *Engine) describeTask(ctx context.Context, number int64, wf string, rcpt
 	return e.store.SetTaskDetails(ctx, number, d)
 }
 
-// maxSharedWait is the longest a run of a shared job waits for the send rate.
-const maxSharedWait = 2 * time.Second
+// maxSharedWait is the longest a run of a shared job waits for the send rate (what the
+// shared jobs hold is about sharedBacklog of sending, so most runs wait less).
+const maxSharedWait = 10 * time.Second
 
 // sendRateBucket names the database's token bucket for outbound sends.
 const sendRateBucket = "chatarchitect.send"
@@ -373,8 +374,8 @@ func (e *Engine) waitSendToken(ctx context.Context) error {
 		if !inSharedJob(ctx) {
 			return e.limiter.Wait(ctx)
 		}
-		// A run of a shared job waits a moment at most; behind a longer queue it is handed
-		// to a job of its own, so that shared jobs end soon.
+		// A run of a shared job waits a few seconds at most; behind a longer queue it is
+		// handed to a job of its own, so that shared jobs end soon.
 		r := e.limiter.Reserve()
 		if d := r.Delay(); d > maxSharedWait {
 			r.Cancel()
