@@ -1,6 +1,6 @@
 // Command bench runs nudge's benchmark scenarios on loopback and writes a results table to
 // bench/results/: ingest at several concurrencies, end to end to a sink, a morning burst,
-// and the same flow on Node-RED. Run from the module root:
+// and the same flow on Node-RED and on n8n. Run from the module root:
 //
 //	go run ./bench/cmd/bench -quick      # a short pass (a few minutes)
 //	go run ./bench/cmd/bench             # the full pass (1,000,000-event burst)
@@ -33,6 +33,7 @@ type flags struct {
 	pprof       bool
 	pprofSecs   int
 	nodeRED     string
+	n8n         string
 	out         string
 	burstMax    time.Duration
 	src         string
@@ -49,11 +50,12 @@ func main() {
 	flag.IntVar(&f.burst, "burst", 0, "events in the morning burst (default 1000000, -quick 20000)")
 	flag.IntVar(&f.drainRate, "drain-rate", 200, "chatarchitect.rate (messages/s) while the burst drains")
 	flag.DurationVar(&f.drainWindow, "drain-window", 0, "how long the drain rate is measured after the burst is ingested (default 60s, -quick 15s)")
-	flag.StringVar(&f.scenarios, "scenarios", "sink,ingest,e2e,nodered,burst", "comma-separated scenarios to run")
+	flag.StringVar(&f.scenarios, "scenarios", "sink,ingest,e2e,nodered,n8n,burst", "comma-separated scenarios to run")
 	flag.StringVar(&f.conc, "concurrency", "1,16,64", "ingest concurrencies")
 	flag.BoolVar(&f.pprof, "pprof", false, "run nudge in-process in bench/cmd/nudgeprof and take a CPU profile of each scenario's first run")
 	flag.IntVar(&f.pprofSecs, "pprof-seconds", 10, "length of each CPU profile")
 	flag.StringVar(&f.nodeRED, "node-red", filepath.Join(home, ".cache", "nudge-bench", "node-red"), "where node-red@4.1.8 is npm-installed")
+	flag.StringVar(&f.n8n, "n8n", filepath.Join(home, ".cache", "nudge-bench", "n8n"), "where n8n@2.8.4 is npm-installed")
 	flag.StringVar(&f.out, "out", "bench/results", "results directory")
 	flag.StringVar(&f.src, "src", ".", "module root to build nudge from (e.g. a scratch copy with a proposed fix)")
 	flag.DurationVar(&f.burstMax, "burst-max", 15*time.Minute, "the burst's ingest stops after this long (what was acknowledged by then is reported)")
@@ -149,6 +151,12 @@ func run(f flags) error {
 			b.notes = append(b.notes, "Node-RED: "+err.Error())
 		}
 	}
+	if want["n8n"] {
+		if err := b.n8n(ctx); err != nil {
+			logf("n8n: %v (skipped)", err)
+			b.notes = append(b.notes, "n8n: "+err.Error())
+		}
+	}
 	if want["burst"] {
 		if err := b.burst(ctx); err != nil {
 			return err
@@ -178,7 +186,7 @@ func logf(format string, args ...any) {
 }
 
 // machine describes where the numbers were taken.
-func machine(nodeREDDir string) [][2]string {
+func machine(nodeREDDir, n8nDir string) [][2]string {
 	var rows [][2]string
 	add := func(k, v string) { rows = append(rows, [2]string{k, v}) }
 	add("CPUs (nproc)", fmt.Sprint(runtime.NumCPU()))
@@ -193,7 +201,8 @@ func machine(nodeREDDir string) [][2]string {
 	}
 	nv, _ := exec.Command("node", "--version").Output()
 	add("Node.js", strings.TrimSpace(string(nv)))
-	add("Node-RED", nodeREDVersion(nodeREDDir))
+	add("Node-RED", npmVersion(nodeREDDir, "node-red"))
+	add("n8n", npmVersion(n8nDir, "n8n"))
 	return rows
 }
 
@@ -247,8 +256,9 @@ func goModVersion(mod string) string {
 	return "?"
 }
 
-func nodeREDVersion(dir string) string {
-	b := readFile(filepath.Join(dir, "node_modules", "node-red", "package.json"))
+// npmVersion is the version of package pkg npm-installed in dir.
+func npmVersion(dir, pkg string) string {
+	b := readFile(filepath.Join(dir, "node_modules", pkg, "package.json"))
 	if i := strings.Index(b, `"version"`); i >= 0 {
 		rest := b[i+len(`"version"`):]
 		if j := strings.Index(rest, `"`); j >= 0 {

@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -51,40 +49,19 @@ func startNodeRED(installDir, peerDir, sinkURL string) (*nodeRED, error) {
 		return nil, err
 	}
 	go func() { n.exited <- n.cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		// The hook answers an unauthenticated POST with 401 once the flow is deployed.
-		resp, err := http.Post(n.URL+"/hooks/paygee/loan-state", "application/json", strings.NewReader(`{}`))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 401 {
-				return n, nil
-			}
-		}
-		select {
-		case err := <-n.exited:
-			b, _ := os.ReadFile(filepath.Join(dir, "node-red.log"))
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("node-red exited (%v): %s", err, b)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			n.Stop()
-			return nil, fmt.Errorf("node-red flow not answering within 60s")
-		}
+	// The hook answers an unauthenticated POST with 401 once the flow is deployed.
+	if err := awaitReady(answers("POST", n.URL+"/hooks/paygee/loan-state", 401), n.exited, time.Minute, 200*time.Millisecond); err != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, "node-red.log"))
+		n.Stop()
+		return nil, fmt.Errorf("node-red %v: %s", err, b)
 	}
+	return n, nil
 }
 
 func (n *nodeRED) Pid() int { return n.cmd.Process.Pid }
 
 // Stop ends the process group it started (node-red's launcher and node).
 func (n *nodeRED) Stop() {
-	syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-n.exited:
-	case <-time.After(20 * time.Second):
-		syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
-		<-n.exited
-	}
+	stopGroup(n.cmd, n.exited, 20*time.Second)
 	os.RemoveAll(n.dir)
 }

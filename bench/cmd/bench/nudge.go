@@ -175,28 +175,12 @@ chatarchitect:
 		return nil, err
 	}
 	go func() { p.exited <- p.cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(p.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p, nil
-			}
-		}
-		select {
-		case err := <-p.exited:
-			p.exited <- err
-			log := p.logTail()
-			p.cleanup()
-			return nil, fmt.Errorf("nudge exited at start (%v): %s", err, log)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.Stop()
-			return nil, fmt.Errorf("nudge did not answer /healthz within 60s")
-		}
+	if err := awaitReady(answers("GET", p.URL+"/healthz", 200), p.exited, time.Minute, 50*time.Millisecond); err != nil {
+		log := p.logTail()
+		p.Stop()
+		return nil, fmt.Errorf("nudge %v: %s", err, log)
 	}
+	return p, nil
 }
 
 func (p *nudgeProc) Pid() int { return p.cmd.Process.Pid }

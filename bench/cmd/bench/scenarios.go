@@ -262,7 +262,7 @@ func (b *bench) e2eTable() *table {
 		}
 	}
 	return b.table("End to end (each event → one WhatsApp template send at the sink), 16 concurrent",
-		"Signed `days_late: 5` webhooks, each with a distinct phone (nudge paces 1 message/s per recipient); `chatarchitect.rate: 100000` so the rate limit is not what is measured. messages/s = messages at the sink / (last sink receipt − first post). nudge answers 202 once the event, its run and its job are committed, and sends afterwards; Node-RED answers after the sink call and keeps nothing.",
+		"Signed `days_late: 5` webhooks, each with a distinct phone (nudge paces 1 message/s per recipient); `chatarchitect.rate: 100000` so the rate limit is not what is measured. messages/s = messages at the sink / (last sink receipt − first post). nudge answers 202 once the event, its run and its job are committed, and sends afterwards; Node-RED answers after the sink call and keeps nothing; n8n answers after the sink call and saves each execution as n8n does by default (an execution row and its run data in SQLite, node and workflow events in n8nEventLog.log).",
 		e2eCols, e2eFmts)
 }
 
@@ -311,6 +311,35 @@ func (b *bench) nodeRED(ctx context.Context) error {
 		}
 		r.add(res.msgPerSec, res.p50, res.p99, res.ackPerSec, float64(res.delivered))
 		logf("e2e node-red run %d: %.0f msgs/s, p50 %.1f ms p99 %.1f ms, delivered %d, peak RSS %s", run+1, res.msgPerSec, res.p50, res.p99, res.delivered, mib(procStatus(n.Pid(), "VmHWM")))
+	}
+	return nil
+}
+
+// n8n runs the same flow as nodeRED on n8n, one process for the warm-up and all runs.
+func (b *bench) n8n(ctx context.Context) error {
+	n, err := startN8N(b.f.n8n, "bench/peers/n8n", b.sink.URL)
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+	t := b.e2eTable()
+	r := t.row("n8n 2.8.4 (SQLite, executions saved)")
+	// n8n does under 100 executions/s here: the full pass's 20,000 events would outlast the
+	// load generator's 3-minute limit, so its runs are capped.
+	count := min(b.f.count, 3000)
+	if count < b.f.count {
+		t.note += fmt.Sprintf(" n8n's runs post %d events, not %d: at under 100 executions/s, 20,000 would outlast the load generator's 3-minute limit.", count, b.f.count)
+	}
+	if _, err := b.e2eLoad(ctx, b.hookURL(n.URL), 16, min(1000, count), "n8n-warm", time.Minute); err != nil {
+		return err
+	}
+	for run := 0; run < b.f.runs; run++ {
+		res, err := b.e2eLoad(ctx, b.hookURL(n.URL), 16, count, fmt.Sprintf("n8n-%d", run), time.Minute)
+		if err != nil {
+			return err
+		}
+		r.add(res.msgPerSec, res.p50, res.p99, res.ackPerSec, float64(res.delivered))
+		logf("e2e n8n run %d: %.0f msgs/s, p50 %.1f ms p99 %.1f ms, delivered %d, peak RSS %s (+ task runner %s)", run+1, res.msgPerSec, res.p50, res.p99, res.delivered, mib(procStatus(n.Pid(), "VmHWM")), mib(n.runnerHWM()))
 	}
 	return nil
 }
@@ -425,7 +454,7 @@ func (b *bench) report() string {
 	fmt.Fprintf(&sb, "# nudge benchmark results, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&sb, "Pass: %s; database: %s; %d runs per scenario (medians; throughput also min–max); %d events per ingest/end-to-end run; all traffic on 127.0.0.1.\n\n", mode, b.dbName(), b.f.runs, b.f.count)
 	sb.WriteString("| machine | |\n|---|---|\n")
-	for _, kv := range machine(b.f.nodeRED) {
+	for _, kv := range machine(b.f.nodeRED, b.f.n8n) {
 		fmt.Fprintf(&sb, "| %s | %s |\n", kv[0], kv[1])
 	}
 	sb.WriteString("\n")
@@ -450,9 +479,18 @@ func (b *bench) report() string {
 			}
 			sb.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 		}
-		if strings.HasPrefix(t.title, "End to end") && len(t.rows) == 2 && t.rows[1].median(0) > 0 {
-			fmt.Fprintf(&sb, "\nRatio nudge / Node-RED: throughput %.2f×, p50 latency %.2f×, p99 latency %.2f×.\n",
-				t.rows[0].median(0)/t.rows[1].median(0), t.rows[0].median(1)/t.rows[1].median(1), t.rows[0].median(2)/t.rows[1].median(2))
+		// One ratio line per peer (Node-RED, n8n), named by the first word of its row.
+		if strings.HasPrefix(t.title, "End to end") && strings.HasPrefix(t.rows[0].name, "nudge") {
+			sep := "\n"
+			for _, p := range t.rows[1:] {
+				if p.median(0) <= 0 {
+					continue
+				}
+				sb.WriteString(sep)
+				sep = ""
+				fmt.Fprintf(&sb, "Ratio nudge / %s: throughput %.2f×, p50 latency %.2f×, p99 latency %.2f×.\n", strings.Fields(p.name)[0],
+					t.rows[0].median(0)/p.median(0), t.rows[0].median(1)/p.median(1), t.rows[0].median(2)/p.median(2))
+			}
 		}
 		sb.WriteString("\n")
 	}
