@@ -377,12 +377,12 @@ func (e *Engine) waitSendToken(ctx context.Context) error {
 		// A run of a shared job waits a few seconds at most; behind a longer queue it is
 		// handed to a job of its own, so that shared jobs end soon.
 		r := e.limiter.Reserve()
-		if d := r.Delay(); d > maxSharedWait {
+		d := r.Delay()
+		if d > maxSharedWait {
 			r.Cancel()
 			return &waitError{until: e.now().Add(d), reason: "send rate: waiting for a turn"}
-		} else {
-			return sleep(ctx, d)
 		}
+		return sleep(ctx, d)
 	}
 	return e.store.WaitToken(ctx, sendRateBucket, float64(e.limiter.Limit()), e.limiter.Burst())
 }

@@ -216,16 +216,7 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) 
 	if err != nil {
 		return nil, fmt.Errorf("error listing events: %w", err)
 	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanEvent)
 }
 
 // CountEvents counts stored events (duplicates included).

@@ -210,16 +210,7 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, e
 	if err != nil {
 		return nil, fmt.Errorf("error listing messages: %w", err)
 	}
-	defer rows.Close()
-	var out []Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanMessage)
 }
 
 // CountSentSince counts the messages to a phone accepted by the provider since t, leaving

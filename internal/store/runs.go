@@ -106,16 +106,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("error listing runs: %w", err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		run, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, run)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanRun)
 }
 
 // CountRuns returns the number of runs per status.
@@ -163,22 +154,14 @@ func (s *Store) StartAttempts(ctx context.Context, ids []int64) ([]Run, error) {
 	}
 	var runs []Run
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		runs = runs[:0]
 		rows, err := tx.QueryContext(ctx, s.q(`UPDATE runs SET status = ?, attempts = attempts + 1, updated_at = ?
 			WHERE id IN (`+in+`) AND own_job = 0 AND status NOT IN (?, ?, ?, ?) RETURNING `+runCols),
 			RunRunning, s.nowMS(), string(list), RunSucceeded, RunSkipped, RunFailed, RunDead)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			run, err := scanRun(rows)
-			if err != nil {
-				return err
-			}
-			runs = append(runs, run)
-		}
-		return rows.Err()
+		runs, err = scanAll(rows, scanRun)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("error starting runs: %w", err)
@@ -289,16 +272,7 @@ func (s *Store) RunsToReplay(ctx context.Context, f ReplayFilter) ([]Run, error)
 	if err != nil {
 		return nil, fmt.Errorf("error listing runs to replay: %w", err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		run, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, run)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanRun)
 }
 
 // Step statuses.

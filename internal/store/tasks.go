@@ -107,16 +107,7 @@ func (s *Store) DueTasks(ctx context.Context, now time.Time, limit int) ([]Task,
 	if err != nil {
 		return nil, fmt.Errorf("error listing due tasks: %w", err)
 	}
-	defer rows.Close()
-	var out []Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanTask)
 }
 
 // ClaimReminder takes reminder number n of an open task and sets when the next one is
@@ -172,14 +163,5 @@ func (s *Store) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("error listing tasks: %w", err)
 	}
-	defer rows.Close()
-	var out []Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanTask)
 }

@@ -103,14 +103,5 @@ func (s *Store) WorkflowVersions(ctx context.Context, workflowID string) ([]Work
 	if err != nil {
 		return nil, fmt.Errorf("error reading versions of workflow %s: %w", workflowID, err)
 	}
-	defer rows.Close()
-	var out []WorkflowVersion
-	for rows.Next() {
-		v, err := scanWorkflowVersion(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanWorkflowVersion)
 }
